@@ -1,0 +1,157 @@
+"""Asset metadata: what a SQL comment header or ``@asset(...)`` arguments may say.
+
+The same pydantic model validates both, with unknown keys refused, so a typo such as
+``tgas:`` fails loudly instead of being ignored.
+
+>>> meta = AssetMeta.model_validate({"tags": ["finance"], "freshness": "24h"})
+>>> meta.freshness.error_after
+86400.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .durations import parse_duration
+
+CHECK_KINDS = ("not_null", "unique", "accepted_values", "row_count", "expression", "sql")
+Severity = Literal["error", "warn"]
+
+
+class Strict(BaseModel):
+    """Base for metadata models: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckSpec(Strict):
+    """One data check, run on the new data before it is published.
+
+    Written as a one-key mapping: ``{not_null: order_id}``, ``{unique: [a, b]}``,
+    ``{accepted_values: {column: status, values: [a, b]}}``, ``{row_count: {min: 1}}``,
+    ``{expression: "amount >= 0"}`` or ``{sql: "select * from x where ..."}`` (returns
+    the failing rows), plus optional ``severity: warn`` and ``name:``.
+    """
+
+    kind: Literal["not_null", "unique", "accepted_values", "row_count", "expression", "sql"]
+    columns: tuple[str, ...] = ()
+    values: tuple[Any, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    sql: str | None = None
+    severity: Severity = "error"
+    name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_short_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "kind" in data:
+            return data
+        data = dict(data)
+        kinds = [k for k in data if k in CHECK_KINDS]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"a check names exactly one of {', '.join(CHECK_KINDS)}; got {sorted(data)}"
+            )
+        kind = kinds[0]
+        arg = data.pop(kind)
+        out: dict[str, Any] = {"kind": kind, **data}
+        if kind in ("not_null", "unique"):
+            out["columns"] = [arg] if isinstance(arg, str) else list(arg)
+        elif kind == "accepted_values":
+            if not isinstance(arg, dict):
+                raise ValueError("accepted_values takes {column: NAME, values: [...]}")
+            out["columns"] = [arg.get("column")]
+            out["values"] = arg.get("values", [])
+            extra = set(arg) - {"column", "values"}
+            if extra:
+                raise ValueError(f"accepted_values: unknown keys {sorted(extra)}")
+        elif kind == "row_count":
+            if not isinstance(arg, dict):
+                raise ValueError("row_count takes {min: N, max: M}")
+            out.update(arg)
+        else:
+            out["sql"] = str(arg)
+        return out
+
+    @property
+    def label(self) -> str:
+        """Stable readable name, e.g. ``not_null(order_id)``."""
+        if self.name:
+            return self.name
+        if self.kind in ("not_null", "unique"):
+            return f"{self.kind}({', '.join(self.columns)})"
+        if self.kind == "accepted_values":
+            return f"accepted_values({self.columns[0]})"
+        if self.kind == "row_count":
+            return f"row_count({self.min}, {self.max})"
+        return f"{self.kind}({self.sql})"
+
+
+class FreshnessPolicy(Strict):
+    """How old an asset may get. ``freshness: 24h`` means ``error_after: 24h``."""
+
+    warn_after: float | None = None
+    error_after: float | None = None
+    cron: str | None = Field(default=None, description="deadline: fresh by each cron tick")
+    timezone: str = "UTC"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_short_form(cls, data: Any) -> Any:
+        if isinstance(data, str | int | float):
+            return {"error_after": data}
+        return data
+
+    @field_validator("warn_after", "error_after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+
+class AssetMeta(Strict):
+    """Everything an asset may declare about itself besides its query or function."""
+
+    description: str | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    materialized: Literal["table", "view"] = "table"
+    dialect: str | None = None
+    deps: tuple[str, ...] = ()
+    freshness: FreshnessPolicy | None = None
+    retries: int | None = Field(default=None, ge=0)
+    retry_delay: float | None = None
+    timeout: float | None = None
+    checks: tuple[CheckSpec, ...] = ()
+    on: tuple[Literal["upstream"], ...] = ()
+
+    @field_validator("tags", "deps", "on", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("retry_delay", "timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+    def output_fingerprint(self) -> str:
+        """Hash of the metadata that can change the data an asset publishes.
+
+        Description, owner and tags are left out: editing them never makes an asset stale.
+        """
+        relevant = {
+            "materialized": self.materialized,
+            "checks": [c.model_dump(mode="json") for c in self.checks],
+        }
+        blob = json.dumps(relevant, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+METADATA_KEYS = tuple(AssetMeta.model_fields)
