@@ -1,0 +1,477 @@
+"""The catalog: runs, materializations, checks, lineage and source observations.
+
+Stored in SQLite in WAL mode under ``.assets/catalog.sqlite``: any number of readers
+(``assets status`` in another terminal, the HTML export) work while one writer runs.
+Every write is its own short transaction; all times are Unix epoch seconds (UTC).
+
+>>> import tempfile, pathlib
+>>> cat = Catalog(pathlib.Path(tempfile.mkdtemp()) / "catalog.sqlite")
+>>> cat.snapshot().assets
+{}
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import CatalogError
+from .records import (
+    FAILURE_STATUSES,
+    SUCCESS,
+    AssetHistory,
+    CatalogSnapshot,
+    MaterializationRecord,
+    RunRecord,
+)
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, trigger TEXT NOT NULL, selection TEXT, status TEXT NOT NULL,
+    started_at REAL NOT NULL, ended_at REAL, pid INTEGER, counts TEXT, message TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
+CREATE TABLE IF NOT EXISTS materializations (
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, asset TEXT NOT NULL, attempt INTEGER NOT NULL,
+    status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, row_count INTEGER,
+    columns TEXT, code_fingerprint TEXT, upstream_versions TEXT, source_versions TEXT,
+    data_version TEXT, error TEXT, traceback TEXT
+);
+CREATE INDEX IF NOT EXISTS mat_asset ON materializations (asset, started_at);
+CREATE INDEX IF NOT EXISTS mat_run ON materializations (run_id);
+CREATE INDEX IF NOT EXISTS mat_status ON materializations (status);
+CREATE TABLE IF NOT EXISTS asset_state (
+    asset TEXT PRIMARY KEY, last_success_id TEXT, last_status TEXT, last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS assets (
+    name TEXT PRIMARY KEY, kind TEXT, path TEXT, fingerprint TEXT, info TEXT
+);
+CREATE TABLE IF NOT EXISTS lineage_edges (
+    downstream TEXT NOT NULL, upstream TEXT NOT NULL, kind TEXT NOT NULL,
+    PRIMARY KEY (downstream, upstream, kind)
+);
+CREATE INDEX IF NOT EXISTS lineage_up ON lineage_edges (upstream);
+CREATE TABLE IF NOT EXISTS source_observations (
+    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, content_hash TEXT,
+    observed_at REAL, changed_at REAL
+);
+CREATE TABLE IF NOT EXISTS warehouse_tables (name TEXT PRIMARY KEY, comment TEXT);
+CREATE TABLE IF NOT EXISTS check_results (
+    materialization_id TEXT, run_id TEXT, asset TEXT NOT NULL, check_name TEXT NOT NULL,
+    severity TEXT, status TEXT NOT NULL, failing_rows INTEGER, sample TEXT, message TEXT,
+    checked_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checks_asset ON check_results (asset, checked_at);
+"""
+
+_MAT_COLUMNS = (
+    "id, run_id, asset, attempt, status, started_at, ended_at, row_count, columns, "
+    "code_fingerprint, upstream_versions, source_versions, data_version, error, traceback"
+)
+
+
+def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
+    (
+        mid,
+        run_id,
+        asset,
+        attempt,
+        status,
+        started,
+        ended,
+        rows,
+        cols,
+        fp,
+        ups,
+        srcs,
+        dv,
+        err,
+        tb,
+    ) = tuple(row)
+    return MaterializationRecord(
+        id=mid,
+        run_id=run_id,
+        asset=asset,
+        attempt=attempt,
+        status=status,
+        started_at=started,
+        ended_at=ended,
+        row_count=rows,
+        columns=tuple((str(c[0]), str(c[1])) for c in json.loads(cols)) if cols else (),
+        code_fingerprint=fp or "",
+        upstream_versions=json.loads(ups) if ups else {},
+        source_versions=json.loads(srcs) if srcs else {},
+        data_version=dv,
+        error=err,
+        traceback=tb,
+    )
+
+
+def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
+    run_id, trigger, selection, status, started, ended, pid, counts, message = row
+    return RunRecord(
+        run_id=run_id,
+        trigger=trigger,
+        selection=selection or "",
+        status=status,
+        started_at=started,
+        ended_at=ended,
+        pid=pid,
+        counts=json.loads(counts) if counts else {},
+        message=message,
+    )
+
+
+class Catalog:
+    """The metadata store. Thread-safe within a process; many processes may read."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), timeout=30, check_same_thread=False, isolation_level=None
+            )
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            if not readonly:
+                self._migrate()
+        except sqlite3.Error as e:
+            raise CatalogError(
+                f"cannot open the catalog: {e}",
+                path=str(path),
+                hint="delete the .assets/ folder to start a new catalog (history is lost)",
+            ) from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            # executescript commits on its own; every statement is idempotent.
+            self._conn.executescript(SCHEMA)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return list(self._conn.execute(sql, tuple(params)).fetchall())
+            except sqlite3.OperationalError as e:
+                if "no such table" in str(e):
+                    return []
+                raise CatalogError(f"catalog query failed: {e}", path=str(self.path)) from e
+
+    # ---- runs -------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, *, trigger: str, selection: str, pid: int) -> None:
+        """Record a run as started (status ``running``)."""
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO runs (run_id, trigger, selection, status, started_at, pid) "
+                "VALUES (?, ?, ?, 'running', ?, ?)",
+                (run_id, trigger, selection, time.time(), pid),
+            )
+
+    def finish_run(
+        self, run_id: str, *, status: str, counts: dict[str, int], message: str | None = None
+    ) -> None:
+        """Record a run's end, its status and its counts by asset status."""
+        with self._write() as c:
+            c.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, counts = ?, message = ? "
+                "WHERE run_id = ?",
+                (status, time.time(), json.dumps(counts, sort_keys=True), message, run_id),
+            )
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        rows = self._read(
+            "SELECT run_id, trigger, selection, status, started_at, ended_at, pid, counts, "
+            "message FROM runs ORDER BY started_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [_run_from_row(r) for r in rows]
+
+    def run(self, run_id: str) -> RunRecord | None:
+        """One run by id (a unique prefix is enough), or None."""
+        rows = self._read(
+            "SELECT run_id, trigger, selection, status, started_at, ended_at, pid, counts, "
+            "message FROM runs WHERE run_id LIKE ? ORDER BY started_at DESC LIMIT 2",
+            (run_id + "%",),
+        )
+        return _run_from_row(rows[0]) if len(rows) == 1 else None
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        """Runs still marked running (live, or left behind by a dead process)."""
+        rows = self._read(
+            "SELECT run_id, trigger, selection, status, started_at, ended_at, pid, counts, "
+            "message FROM runs WHERE status = 'running'"
+        )
+        return [_run_from_row(r) for r in rows]
+
+    # ---- materializations -------------------------------------------------------------
+
+    def start_materialization(self, record: MaterializationRecord) -> None:
+        """Insert an attempt before it runs, with everything needed to reconcile it later."""
+        self._insert_mat(record)
+
+    def _insert_mat(self, r: MaterializationRecord) -> None:
+        with self._write() as c:
+            c.execute(
+                f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    r.id,
+                    r.run_id,
+                    r.asset,
+                    r.attempt,
+                    r.status,
+                    r.started_at,
+                    r.ended_at,
+                    r.row_count,
+                    json.dumps([list(c) for c in r.columns]),
+                    r.code_fingerprint,
+                    json.dumps(r.upstream_versions, sort_keys=True),
+                    json.dumps(r.source_versions, sort_keys=True),
+                    r.data_version,
+                    r.error,
+                    r.traceback,
+                ),
+            )
+            self._update_state(c, r)
+
+    @staticmethod
+    def _update_state(c: sqlite3.Connection, r: MaterializationRecord) -> None:
+        if r.status == SUCCESS:
+            c.execute(
+                "INSERT INTO asset_state (asset, last_success_id, last_status, last_error) "
+                "VALUES (?, ?, ?, NULL) ON CONFLICT (asset) DO UPDATE SET "
+                "last_success_id = excluded.last_success_id, last_status = excluded.last_status,"
+                " last_error = NULL",
+                (r.asset, r.id, r.status),
+            )
+        elif r.status in FAILURE_STATUSES:
+            c.execute(
+                "INSERT INTO asset_state (asset, last_status, last_error) VALUES (?, ?, ?) "
+                "ON CONFLICT (asset) DO UPDATE SET last_status = excluded.last_status, "
+                "last_error = excluded.last_error",
+                (r.asset, r.status, (r.error or "").splitlines()[0] if r.error else None),
+            )
+
+    def finish_materialization(self, record: MaterializationRecord) -> None:
+        """Store the outcome of an attempt (replacing its ``running`` row)."""
+        self._insert_mat(record)
+
+    def record_skipped(self, records: Iterable[MaterializationRecord]) -> None:
+        """Store assets that a run skipped or did not start (they keep their old state)."""
+        rows = list(records)
+        if not rows:
+            return
+        with self._write() as c:
+            c.executemany(
+                f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, ?, NULL)",
+                [
+                    (
+                        r.id,
+                        r.run_id,
+                        r.asset,
+                        r.attempt,
+                        r.status,
+                        r.started_at,
+                        r.ended_at,
+                        r.code_fingerprint,
+                        r.error,
+                    )
+                    for r in rows
+                ],
+            )
+
+    def materializations_of_run(self, run_id: str) -> list[MaterializationRecord]:
+        """Every attempt of a run, in start order."""
+        rows = self._read(
+            f"SELECT {_MAT_COLUMNS} FROM materializations WHERE run_id = ? "
+            "ORDER BY started_at, asset, attempt",
+            (run_id,),
+        )
+        return [_mat_from_row(r) for r in rows]
+
+    def running_materializations(self) -> list[MaterializationRecord]:
+        rows = self._read(f"SELECT {_MAT_COLUMNS} FROM materializations WHERE status = 'running'")
+        return [_mat_from_row(r) for r in rows]
+
+    def history(self, asset: str, limit: int = 20) -> list[MaterializationRecord]:
+        """An asset's attempts, newest first."""
+        rows = self._read(
+            f"SELECT {_MAT_COLUMNS} FROM materializations WHERE asset = ? "
+            "ORDER BY started_at DESC, attempt DESC LIMIT ?",
+            (asset, limit),
+        )
+        return [_mat_from_row(r) for r in rows]
+
+    def snapshot(self) -> CatalogSnapshot:
+        """The last success and last status of every asset, in one query."""
+        rows = self._read(
+            "SELECT s.asset, s.last_status, s.last_error, "
+            + ", ".join(f"m.{c.strip()}" for c in _MAT_COLUMNS.split(","))
+            + " FROM asset_state s LEFT JOIN materializations m ON m.id = s.last_success_id"
+        )
+        assets: dict[str, AssetHistory] = {}
+        for row in rows:
+            asset, last_status, last_error, *mat = row
+            success = _mat_from_row(tuple(mat)) if mat[0] is not None else None
+            assets[asset] = AssetHistory(success, last_status, last_error)
+        return CatalogSnapshot(assets)
+
+    # ---- checks -----------------------------------------------------------------------
+
+    def record_checks(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Store check results (dicts with the column names of ``check_results``)."""
+        items = list(rows)
+        if not items:
+            return
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO check_results (materialization_id, run_id, asset, check_name, "
+                "severity, status, failing_rows, sample, message, checked_at) VALUES "
+                "(:materialization_id, :run_id, :asset, :check_name, :severity, :status, "
+                ":failing_rows, :sample, :message, :checked_at)",
+                [{**r, "sample": json.dumps(r.get("sample"), default=str)} for r in items],
+            )
+
+    def latest_checks(self, asset: str) -> list[dict[str, Any]]:
+        """The most recent result of each check of ``asset``."""
+        rows = self._read(
+            "SELECT check_name, severity, status, failing_rows, sample, message, checked_at, "
+            "run_id FROM check_results c WHERE asset = ? AND checked_at = (SELECT "
+            "max(checked_at) FROM check_results d WHERE d.asset = c.asset AND "
+            "d.check_name = c.check_name) ORDER BY check_name",
+            (asset,),
+        )
+        keys = (
+            "check",
+            "severity",
+            "status",
+            "failing_rows",
+            "sample",
+            "message",
+            "checked_at",
+            "run_id",
+        )
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item["sample"] = json.loads(item["sample"]) if item["sample"] else None
+            out.append(item)
+        return out
+
+    # ---- graph and sources ------------------------------------------------------------
+
+    def graph_fingerprint(self) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = 'graph_fingerprint'")
+        return rows[0][0] if rows else None
+
+    def save_graph(
+        self,
+        assets: Iterable[tuple[str, str, str, str, dict[str, Any]]],
+        edges: Iterable[tuple[str, str, str]],
+        fingerprint: str,
+    ) -> None:
+        """Replace the stored asset list and lineage edges (skipped when unchanged)."""
+        if self.graph_fingerprint() == fingerprint:
+            return
+        with self._write() as c:
+            c.execute("DELETE FROM assets")
+            c.execute("DELETE FROM lineage_edges")
+            c.executemany(
+                "INSERT INTO assets (name, kind, path, fingerprint, info) VALUES (?, ?, ?, ?, ?)",
+                [(n, k, p, f, json.dumps(i, default=str)) for n, k, p, f, i in assets],
+            )
+            c.executemany(
+                "INSERT OR IGNORE INTO lineage_edges (downstream, upstream, kind) VALUES (?, ?, ?)",
+                list(edges),
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('graph_fingerprint', ?)",
+                (fingerprint,),
+            )
+
+    def lineage_edges(self) -> list[tuple[str, str, str]]:
+        return [
+            tuple(r)
+            for r in self._read(  # type: ignore[misc]
+                "SELECT downstream, upstream, kind FROM lineage_edges ORDER BY 1, 2, 3"
+            )
+        ]
+
+    def source_observations(self) -> dict[str, tuple[int, int, str, float | None]]:
+        """path -> (size, mtime_ns, content_hash, changed_at) as last observed."""
+        rows = self._read(
+            "SELECT path, size, mtime_ns, content_hash, changed_at FROM source_observations"
+        )
+        return {p: (s, m, h, ch) for p, s, m, h, ch in rows}
+
+    def save_source_observations(
+        self, observations: Iterable[tuple[str, int, int, str, float | None]]
+    ) -> None:
+        """Store (path, size, mtime_ns, content_hash, changed_at) per file."""
+        now = time.time()
+        items = [(p, s, m, h, now, ch) for p, s, m, h, ch in observations]
+        if not items:
+            return
+        with self._write() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO source_observations "
+                "(path, size, mtime_ns, content_hash, observed_at, changed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                items,
+            )
+
+    def warehouse_tables(self) -> dict[str, str | None]:
+        """Tables seen in the warehouse at the last writer's start: name -> comment."""
+        return {n: c for n, c in self._read("SELECT name, comment FROM warehouse_tables")}
+
+    def save_warehouse_tables(self, tables: dict[str, str | None]) -> None:
+        with self._write() as c:
+            c.execute("DELETE FROM warehouse_tables")
+            c.executemany(
+                "INSERT INTO warehouse_tables (name, comment) VALUES (?, ?)", tables.items()
+            )
+
+    # ---- crash recovery ---------------------------------------------------------------
+
+    def mark_run_ended(self, run_id: str, status: str, message: str) -> None:
+        """Close a run left ``running`` by a dead process."""
+        with self._write() as c:
+            c.execute(
+                "UPDATE runs SET status = ?, ended_at = coalesce(ended_at, ?), message = ? "
+                "WHERE run_id = ?",
+                (status, time.time(), message, run_id),
+            )

@@ -1,0 +1,278 @@
+"""Commands that build: materialize, retry, check."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from . import Context, cli, json_option, pass_ctx
+
+
+@contextmanager
+def _cancel_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM set an event that the engine polls: it cancels cleanly."""
+    cancel = threading.Event()
+    previous = {}
+
+    def handler(signum: int, frame: object) -> None:
+        if cancel.is_set():  # second Ctrl-C: stop waiting
+            raise KeyboardInterrupt
+        cancel.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield cancel
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _run(
+    ctx: Context,
+    selection: tuple[str, ...],
+    *,
+    stale: bool,
+    dry_run: bool,
+    threads: int | None,
+    fail_fast: bool,
+    retry_failed: str | None,
+    as_json: bool,
+    trigger: str,
+) -> None:
+    from rich.markup import escape
+
+    from ..errors import RunFailedError
+    from ..execution import RunOptions
+    from ..runner import Plan, materialize
+    from .render import Progress, err, out, print_json, run_summary, styled
+
+    options = RunOptions(
+        stale_only=stale,
+        fail_fast=fail_fast,
+        trigger=trigger,
+        selection=" ".join(selection),
+        **({"threads": threads} if threads else {}),
+    )
+    progress: Progress | None = None
+
+    def on_plan(plan: Plan) -> None:
+        nonlocal progress
+        for note in plan.notes:
+            err.print(f"[yellow]note:[/] {escape(note)}")
+        if not as_json and plan.names:
+            out.print(f"materializing {len(plan.names)} asset(s), run {plan.run_id}")
+            progress = Progress(len(plan.names))
+
+    def on_event(event: object) -> None:
+        if progress is not None:
+            progress(event)  # type: ignore[arg-type]
+
+    with _cancel_on_signals() as cancel:
+        try:
+            plan, result = materialize(
+                ctx.project_dir,
+                selection,
+                options=options,
+                dry_run=dry_run,
+                retry_failed=retry_failed,
+                on_event=on_event,
+                on_plan=on_plan,
+                cancel=cancel,
+            )
+        finally:
+            if progress is not None:
+                progress.stop()
+    if dry_run:
+        if as_json:
+            print_json(plan.to_json())
+            return
+        if not plan.names:
+            out.print("nothing to do: every selected asset is fresh")
+            return
+        out.print(f"would materialize {len(plan.names)} asset(s), in this order:")
+        for name in plan.names:
+            st = plan.statuses[name]
+            why = "; ".join(str(r) for r in st.reasons) or "selected"
+            out.print(f"  {escape(name)} {styled(st.state)}  [bright_black]{escape(why)}[/]")
+        return
+    if result is None:
+        if as_json:
+            print_json({"run_id": None, "status": "nothing to do", "assets": []})
+        else:
+            out.print("nothing to do: every selected asset is fresh")
+        return
+    if as_json:
+        print_json(result.to_json())
+    else:
+        run_summary(result)
+    if result.status == "cancelled":
+        raise RunFailedError(f"run {result.run_id} was cancelled; finished work is kept")
+    if not result.ok:
+        raise RunFailedError(
+            f"run {result.run_id} finished with failures",
+            hint=f"see 'assets runs show {result.run_id}'; after a fix, "
+            "'assets materialize --retry-failed'",
+        )
+
+
+@cli.command()
+@click.argument("selection", nargs=-1)
+@click.option("--stale", is_flag=True, help="Build only assets that are stale (and why).")
+@click.option("--dry-run", is_flag=True, help="Print the plan with reasons; build nothing.")
+@click.option(
+    "--threads",
+    "-t",
+    type=click.IntRange(min=1),
+    help="Assets built at once (default: project setting or CPU count).",
+)
+@click.option("--fail-fast", is_flag=True, help="Start nothing new after the first failure.")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Rebuild the failed, timed-out and skipped assets of the last run.",
+)
+@json_option
+@pass_ctx
+def materialize(
+    ctx: Context,
+    selection: tuple[str, ...],
+    stale: bool,
+    dry_run: bool,
+    threads: int | None,
+    fail_fast: bool,
+    retry_failed: bool,
+    as_json: bool,
+) -> None:
+    """Build the selected assets (default: all) in lineage order.
+
+    \b
+    SELECTION: name, +name (with upstreams), name+ (with downstreams), +name+,
+    2+name (two hops), tag:x, kind:sql|python, path:models/marts, stg_* (glob).
+    """
+    _run(
+        ctx,
+        selection,
+        stale=stale,
+        dry_run=dry_run,
+        threads=threads,
+        fail_fast=fail_fast,
+        retry_failed="" if retry_failed else None,
+        as_json=as_json,
+        trigger="manual",
+    )
+
+
+@cli.command()
+@click.argument("run_id", required=False, default="")
+@click.option("--threads", "-t", type=click.IntRange(min=1))
+@json_option
+@pass_ctx
+def retry(ctx: Context, run_id: str, threads: int | None, as_json: bool) -> None:
+    """Re-run the failed, timed-out and skipped assets of RUN_ID (default: the last run)."""
+    _run(
+        ctx,
+        (),
+        stale=False,
+        dry_run=False,
+        threads=threads,
+        fail_fast=False,
+        retry_failed=run_id,
+        as_json=as_json,
+        trigger=f"retry {run_id}".strip(),
+    )
+
+
+@cli.command()
+@click.argument("selection", nargs=-1)
+@json_option
+@pass_ctx
+def check(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
+    """Run the checks of the selected assets against their current tables."""
+    import time
+
+    from rich.markup import escape
+
+    from ..errors import RunFailedError, WarehouseError
+    from .render import out, print_json, styled
+
+    project = ctx.load()
+    names = project.graph.order(project.graph.select(selection))
+    warehouse = project.open_warehouse()
+    warehouse.connect(read_only=True)
+    results = []
+    try:
+        tables = warehouse.tables()
+        for name in names:
+            spec = project.graph.specs[name]
+            if not spec.meta.checks:
+                continue
+            if name.lower() not in tables:
+                raise WarehouseError(
+                    f"{name} has no table yet",
+                    hint=f"materialize it first: assets materialize +{name}",
+                )
+            for r in warehouse.check(name, spec.meta.checks):
+                results.append((name, r))
+    finally:
+        warehouse.close()
+    now = time.time()
+    project.catalog.record_checks(
+        {
+            "materialization_id": None,
+            "run_id": None,
+            "asset": n,
+            "check_name": r.check.label,
+            "severity": r.check.severity,
+            "status": r.status,
+            "failing_rows": r.failing_rows,
+            "sample": r.sample,
+            "message": r.message,
+            "checked_at": now,
+        }
+        for n, r in results
+    )
+    if as_json:
+        print_json(
+            [
+                {
+                    "asset": n,
+                    "check": r.check.label,
+                    "severity": r.check.severity,
+                    "status": r.status,
+                    "failing_rows": r.failing_rows,
+                    "sample": r.sample,
+                    "message": r.message,
+                }
+                for n, r in results
+            ]
+        )
+    else:
+        for n, r in results:
+            state = (
+                "fresh"
+                if r.status == "passed"
+                else ("stale" if r.check.severity == "warn" else "failed")
+            )
+            line = f"  {escape(n)}: {escape(r.check.label)} {styled(state)}"
+            if r.status != "passed":
+                line += (
+                    f" {r.failing_rows} failing row(s)"
+                    if r.status == "failed"
+                    else f" {escape(r.message or '')}"
+                )
+            out.print(
+                line.replace(
+                    styled(state),
+                    r.status
+                    if r.status != "passed"
+                    else styled("fresh").replace("fresh", "passed"),
+                )
+            )
+        out.print(f"{len(results)} check(s) on {len(names)} asset(s)")
+    if any(r.blocking for _, r in results):
+        raise RunFailedError("blocking checks failed")

@@ -1,0 +1,120 @@
+"""One writer per project: an exclusive lock file under ``.assets/``.
+
+The lock is an OS file lock (``flock``), so it is released when its process dies;
+the file also names the holder (pid, run id, since) so that a second writer can
+say who holds it. A lock file left by a dead process is taken over with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import LockError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer by convention
+    fcntl = None  # type: ignore[assignment]
+
+
+@dataclass
+class WriterLock:
+    """Hold with ``with WriterLock(path, run_id=...) as lock:``; ``lock.warning`` may be set."""
+
+    path: Path
+    run_id: str
+    warning: str | None = None
+    _fh: IO[str] | None = None
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock or raise LockError naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        if fcntl is not None:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read(fh)
+                fh.close()
+                raise LockError(
+                    "another process is materializing this project: " + describe(holder),
+                    hint="wait for it to finish, or stop it; readers (status, lineage, "
+                    "history) work meanwhile",
+                ) from None
+        previous = _read(fh)
+        if previous.get("pid") and not _alive(int(previous["pid"])):
+            self.warning = f"took over a lock left by a process that is gone ({describe(previous)})"
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "run_id": self.run_id, "since": time.time()}))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is None:
+            return
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.flush()
+        if fcntl is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+        self._fh.close()
+        self._fh = None
+
+
+def _read(fh: IO[str]) -> dict[str, Any]:
+    fh.seek(0)
+    try:
+        data = json.loads(fh.read() or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe(holder: dict[str, Any]) -> str:
+    """``pid 123, run 2026..., since 10:15:02 (3s ago)`` from lock file contents."""
+    if not holder:
+        return "holder unknown"
+    since = holder.get("since")
+    when = ""
+    if isinstance(since, int | float):
+        when = (
+            f", since {time.strftime('%H:%M:%S', time.localtime(since))} "
+            f"({time.time() - since:.0f}s ago)"
+        )
+    return f"pid {holder.get('pid')}, run {holder.get('run_id')}{when}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder_alive(path: Path) -> bool:
+    """True when a live process holds the writer lock (used to tell crashed runs)."""
+    if not path.exists() or fcntl is None:
+        return False
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return False

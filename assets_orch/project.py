@@ -1,0 +1,164 @@
+"""A loaded project: config, assets, graph, and the stores it works with.
+
+This is the facade the CLI (and the HTML export, and the daemon) build on:
+
+>>> import pathlib, tempfile
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (root / "assets.toml").write_text('name = "demo"')
+>>> _ = (root / "models").mkdir()
+>>> _ = (root / "models" / "one.sql").write_text("select 1 as x")
+>>> project = Project.load(root)
+>>> project.graph.order()
+['one']
+>>> project.status()["one"].state
+'missing'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalog import Catalog
+from .config import STATE_DIR, ProjectConfig, find_project_root, load_config
+from .discovery import discover
+from .errors import WarehouseError
+from .graph import AssetGraph
+from .sources import observe
+from .specs import AssetSpec
+from .staleness import AssetStatus, WarehouseView, compute_status
+from .warehouse import Warehouse
+
+
+@dataclass
+class Project:
+    """A project on disk and what was discovered in it."""
+
+    root: Path
+    config: ProjectConfig
+    specs: list[AssetSpec]
+    graph: AssetGraph
+    warehouse_view: WarehouseView = field(default_factory=WarehouseView)
+    _catalog: Catalog | None = None
+
+    # ---- loading ----------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        root: Path | None = None,
+        *,
+        warehouse: Warehouse | None = None,
+        check_tables: bool = True,
+    ) -> Project:
+        """Find and load the project at or above ``root`` (default: the current directory).
+
+        With ``warehouse`` given (opened by a writer), its tables are read directly.
+        Otherwise the warehouse is opened read-only when free; when another process
+        holds it, the table list the last writer saved in the catalog is used.
+        """
+        root = find_project_root(root)
+        config = load_config(root)
+        catalog = Catalog(root / STATE_DIR / "catalog.sqlite")
+        view, names = _warehouse_state(root, config, catalog, warehouse)
+        specs = discover(root, config, warehouse_tables=names if check_tables else None)
+        graph = AssetGraph(specs)
+        return cls(root, config, specs, graph, view, catalog)
+
+    # ---- paths and stores -------------------------------------------------------------
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def warehouse_path(self) -> Path:
+        return (self.root / self.config.warehouse).resolve()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "writer.lock"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.state_dir / "catalog.sqlite")
+        return self._catalog
+
+    def open_warehouse(self) -> Warehouse:
+        """The warehouse, for writing (the caller holds the writer lock)."""
+        return Warehouse(
+            self.warehouse_path,
+            schema=self.config.schema_name,
+            root=self.root,
+            content_hash=self.config.content_hash,
+        )
+
+    # ---- state ------------------------------------------------------------------------
+
+    def source_versions(self, *, now: float | None = None) -> dict[str, str]:
+        """Current version of every file source, re-hashing only files that changed."""
+        patterns = sorted({f for s in self.specs for f in s.file_sources})
+        if not patterns:
+            return {}
+        previous = self.catalog.source_observations()
+        versions, changed = observe(self.root, patterns, previous, now=now or time.time())
+        if changed:
+            self.catalog.save_source_observations(
+                (o.path, o.size, o.mtime_ns, o.content_hash, o.changed_at) for o in changed
+            )
+        return versions
+
+    def status(self, *, now: float | None = None) -> dict[str, AssetStatus]:
+        """Every asset's state and staleness reasons, in lineage order."""
+        now = now or time.time()
+        return compute_status(
+            self.graph,
+            self.catalog.snapshot(),
+            self.source_versions(now=now),
+            self.warehouse_view,
+            now,
+        )
+
+    def save_graph(self) -> None:
+        """Store the asset list and lineage edges in the catalog (for readers, HTML)."""
+        assets = []
+        edges = []
+        for spec in self.specs:
+            info = spec.to_json()
+            info["line"] = spec.line
+            info["meta"] = spec.meta.model_dump(mode="json")
+            assets.append((spec.name, spec.kind, spec.path, spec.fingerprint, info))
+            edges += [(spec.name, u, "asset") for u in spec.upstreams]
+            edges += [(spec.name, t, "table") for t in spec.external_tables]
+            edges += [(spec.name, f, "file") for f in spec.file_sources]
+        blob = json.dumps([a[:4] for a in assets] + edges, sort_keys=True)
+        blob += json.dumps([a[4] for a in assets], sort_keys=True, default=str)
+        self.catalog.save_graph(assets, edges, hashlib.sha256(blob.encode()).hexdigest())
+
+
+def _warehouse_state(
+    root: Path, config: ProjectConfig, catalog: Catalog, warehouse: Warehouse | None
+) -> tuple[WarehouseView, set[str] | None]:
+    path = (root / config.warehouse).resolve()
+    if warehouse is None:
+        if not path.exists():
+            return WarehouseView({}), set()
+        warehouse = Warehouse(path, schema=config.schema_name, root=root)
+        try:
+            warehouse.connect(read_only=True)
+        except WarehouseError:
+            saved = catalog.warehouse_tables()
+            return WarehouseView(None), set(saved) if saved else None
+        try:
+            return WarehouseView(warehouse.tables()), warehouse.table_names()
+        finally:
+            warehouse.close()
+    return WarehouseView(warehouse.tables()), warehouse.table_names()

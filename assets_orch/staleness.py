@@ -1,0 +1,177 @@
+"""Staleness, explained: for every asset, the list of reasons it must be rebuilt.
+
+Pure: (graph, catalog snapshot, current source versions, warehouse tables, now) ->
+status per asset. No I/O. Reasons propagate through the whole downstream graph:
+an asset whose upstream will be rebuilt is ``upstream stale: X``.
+
+Reasons, as printed:
+``missing`` · ``code changed`` · ``upstream changed: X`` · ``upstream stale: X`` ·
+``source changed: data/orders.csv`` · ``dependencies changed: +x -y`` ·
+``freshness: older than 24h`` · ``last run failed`` · ``table changed outside assets_orch``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .durations import format_duration
+from .graph import AssetGraph
+from .records import FAILURE_STATUSES, CatalogSnapshot, MaterializationRecord
+from .specs import AssetSpec
+
+FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
+
+MISSING_R = "missing"
+CODE = "code changed"
+UPSTREAM_CHANGED = "upstream changed"
+UPSTREAM_STALE = "upstream stale"
+SOURCE = "source changed"
+DEPS = "dependencies changed"
+FRESHNESS = "freshness"
+LAST_FAILED = "last run failed"
+TABLE_CHANGED = "table changed outside assets_orch"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One cause of staleness; ``subject`` names the upstream, file or detail."""
+
+    kind: str
+    subject: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject}" if self.subject else self.kind
+
+
+@dataclass(frozen=True)
+class AssetStatus:
+    """The verdict on one asset: its state and why."""
+
+    name: str
+    state: str
+    reasons: tuple[Reason, ...] = ()
+    last: MaterializationRecord | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_stale(self) -> bool:
+        return bool(self.reasons)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "stale": self.is_stale,
+            "reasons": [str(r) for r in self.reasons],
+            "last_materialized": self.last.ended_at if self.last else None,
+            "row_count": self.last.row_count if self.last else None,
+            "data_version": self.last.data_version if self.last else None,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class WarehouseView:
+    """What staleness needs to know of the warehouse: table name -> materialization id.
+
+    ``tables`` is None when the warehouse could not be read (another process holds it);
+    then tables are assumed to be as the catalog last recorded them.
+    """
+
+    tables: dict[str, str | None] | None = None
+
+    def has(self, name: str) -> bool | None:
+        return None if self.tables is None else name.lower() in self.tables
+
+    def materialization_id(self, name: str) -> str | None:
+        return None if self.tables is None else self.tables.get(name.lower())
+
+
+def asset_reasons(
+    spec: AssetSpec,
+    snapshot: CatalogSnapshot,
+    source_versions: dict[str, str],
+    warehouse: WarehouseView,
+    now: float,
+) -> list[Reason]:
+    """The reasons ``spec`` is stale on its own account (not counting upstream staleness)."""
+    history = snapshot.history(spec.name)
+    last = history.last_success
+    reasons: list[Reason] = []
+    if history.last_status in FAILURE_STATUSES:
+        word = "timed out" if history.last_status == "timed_out" else history.last_status
+        reasons.append(Reason(LAST_FAILED, None if word == "failed" else word))
+    if last is None:
+        return [Reason(MISSING_R, "never materialized"), *reasons]
+    exists = warehouse.has(spec.name)
+    if exists is False:
+        return [Reason(MISSING_R, "table is gone from the warehouse"), *reasons]
+    found_id = warehouse.materialization_id(spec.name)
+    if exists and found_id != last.id:
+        reasons.append(Reason(TABLE_CHANGED))
+    if last.code_fingerprint != spec.fingerprint:
+        reasons.append(Reason(CODE))
+    recorded = set(last.upstream_versions) | set(last.source_versions)
+    current = set(spec.upstreams) | set(spec.sources)
+    if recorded != current:
+        added = sorted(current - recorded)
+        removed = sorted(recorded - current)
+        detail = " ".join([f"+{a}" for a in added] + [f"-{r}" for r in removed])
+        reasons.append(Reason(DEPS, detail))
+    for up in spec.upstreams:
+        consumed = last.upstream_versions.get(up)
+        now_version = snapshot.data_version(up)
+        if consumed is not None and now_version is not None and consumed != now_version:
+            reasons.append(Reason(UPSTREAM_CHANGED, up))
+    for src in spec.file_sources:
+        consumed = last.source_versions.get(src)
+        if consumed is not None and source_versions.get(src, consumed) != consumed:
+            reasons.append(Reason(SOURCE, src))
+    policy = spec.meta.freshness
+    if policy and policy.error_after and last.ended_at is not None:
+        if now - last.ended_at > policy.error_after:
+            reasons.append(Reason(FRESHNESS, f"older than {format_duration(policy.error_after)}"))
+    return reasons
+
+
+def compute_status(
+    graph: AssetGraph,
+    snapshot: CatalogSnapshot,
+    source_versions: dict[str, str],
+    warehouse: WarehouseView,
+    now: float,
+) -> dict[str, AssetStatus]:
+    """Status of every asset in the graph, in lineage order.
+
+    >>> from assets_orch.metadata import AssetMeta
+    >>> from assets_orch.specs import AssetSpec
+    >>> g = AssetGraph([AssetSpec("a", "sql", "a.sql", 1, AssetMeta(), "f")])
+    >>> compute_status(g, CatalogSnapshot(), {}, WarehouseView(), 0.0)["a"].state
+    'missing'
+    """
+    result: dict[str, AssetStatus] = {}
+    for name in graph.order():
+        spec = graph.specs[name]
+        reasons = asset_reasons(spec, snapshot, source_versions, warehouse, now)
+        changed = {r.subject for r in reasons if r.kind == UPSTREAM_CHANGED}
+        for up in spec.upstreams:
+            if result[up].is_stale and up not in changed:
+                reasons.append(Reason(UPSTREAM_STALE, up))
+        history = snapshot.history(name)
+        result[name] = AssetStatus(
+            name=name,
+            state=_state(reasons),
+            reasons=tuple(reasons),
+            last=history.last_success,
+        )
+    return result
+
+
+def _state(reasons: list[Reason]) -> str:
+    kinds = {r.kind for r in reasons}
+    if MISSING_R in kinds:
+        return MISSING
+    if LAST_FAILED in kinds:
+        return FAILED
+    return STALE if reasons else FRESH

@@ -1,0 +1,353 @@
+"""The DuckDB warehouse: the only module that talks to DuckDB.
+
+Every build is atomic: in one DuckDB transaction the new table is created, its
+checks run on the new data (write-audit-publish), its materialization id is written
+as the table COMMENT, and only then is it committed. A failed check, an error, a
+timeout or a crash leaves the previous table as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .checks import SAMPLE_ROWS, CheckResult, failing_rows_sql, quote
+from .errors import WarehouseError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from .metadata import CheckSpec
+
+COMMENT_PREFIX = "assets_orch:"
+
+
+class BuildCancelled(Exception):
+    """The build was abandoned (timeout or cancellation) before it could commit."""
+
+
+class ChecksFailed(Exception):
+    """A blocking check failed; nothing was published."""
+
+    def __init__(self, results: list[CheckResult]) -> None:
+        self.results = results
+        failed = [r for r in results if r.blocking]
+        super().__init__("; ".join(r.summary() for r in failed))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a successful build published."""
+
+    row_count: int | None
+    columns: tuple[tuple[str, str], ...]
+    data_version: str
+    checks: tuple[CheckResult, ...]
+
+
+def parse_comment(comment: str | None) -> str | None:
+    """The materialization id stored in a table COMMENT, or None.
+
+    >>> parse_comment('assets_orch:{"materialization": "m1"}')
+    'm1'
+    """
+    if not comment or not comment.startswith(COMMENT_PREFIX):
+        return None
+    try:
+        value = json.loads(comment[len(COMMENT_PREFIX) :]).get("materialization")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+class Warehouse:
+    """A DuckDB database file, opened on demand.
+
+    Relative file paths in queries (``read_csv('data/x.csv')``) resolve against the
+    project root through DuckDB's ``file_search_path``.
+    """
+
+    def __init__(self, path: Path, *, schema: str, root: Path, content_hash: bool = True):
+        self.path = path
+        self.schema = schema
+        self.root = root
+        self.content_hash = content_hash
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # ---- connection -------------------------------------------------------------------
+
+    def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """Open the database (once); raises WarehouseError naming the holder if locked."""
+        if self._con is not None:
+            return self._con
+        import duckdb
+
+        if read_only and not self.path.exists():
+            raise WarehouseError(f"the warehouse {self.path.name} does not exist yet")
+        try:
+            con = duckdb.connect(
+                str(self.path),
+                read_only=read_only,
+                config={
+                    # Only the bundled extensions exist offline; never try to download one.
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": True,
+                },
+            )
+        except duckdb.IOException as e:
+            pid = _LOCK_PID.search(str(e))
+            holder = f" (PID {pid.group(1)})" if pid else ""
+            raise WarehouseError(
+                f"the warehouse {self.path.name} is in use by another process{holder}",
+                path=str(self.path),
+                hint="wait for the other process to finish; DuckDB allows one writer at a time",
+            ) from e
+        except duckdb.Error as e:
+            raise WarehouseError(f"cannot open the warehouse: {e}", path=str(self.path)) from e
+        con.execute(f"SET file_search_path = {_literal(str(self.root))}")
+        if not read_only and self.schema != "main":
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
+        if self.schema != "main":
+            con.execute(f"SET schema = {_literal(self.schema)}")
+        self._con = con
+        return con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for one worker thread (own transaction, shared database)."""
+        cur = self.connect().cursor()
+        cur.execute(f"SET file_search_path = {_literal(str(self.root))}")
+        if self.schema != "main":
+            cur.execute(f"SET schema = {_literal(self.schema)}")
+        return cur
+
+    def qualified(self, name: str) -> str:
+        return f"{quote(self.schema)}.{quote(name)}"
+
+    # ---- what is there ----------------------------------------------------------------
+
+    def tables(self) -> dict[str, str | None]:
+        """Tables and views of the project schema: lower-cased name -> materialization id."""
+        con = self.connect()
+        rows = con.execute(
+            "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = ? "
+            "AND database_name = current_database() "
+            "UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE NOT internal "
+            "AND schema_name = ? AND database_name = current_database()",
+            [self.schema, self.schema],
+        ).fetchall()
+        return {name.lower(): parse_comment(comment) for name, comment in rows}
+
+    def table_names(self) -> set[str]:
+        """Every table and view, as ``name`` (project schema) and ``schema.name``, lower."""
+        con = self.connect()
+        rows = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() UNION ALL "
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal "
+            "AND database_name = current_database()"
+        ).fetchall()
+        names = set()
+        for schema, name in rows:
+            names.add(f"{schema}.{name}".lower())
+            if schema.lower() == self.schema.lower():
+                names.add(name.lower())
+        return names
+
+    def describe(self, name: str) -> tuple[tuple[str, str], ...]:
+        """Column names and types of a table or view."""
+        rows = self.connect().execute(f"DESCRIBE {self.qualified(name)}").fetchall()
+        return tuple((r[0], r[1]) for r in rows)
+
+    def row_count(self, name: str) -> int:
+        row = self.connect().execute(f"SELECT count(*) FROM {self.qualified(name)}").fetchone()
+        return int(row[0]) if row else 0
+
+    # ---- building ---------------------------------------------------------------------
+
+    def build_sql(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        name: str,
+        sql: str,
+        materialized: str,
+        materialization_id: str,
+        checks: Iterable[CheckSpec],
+        version_seed: str,
+        may_commit: Callable[[], bool] = lambda: True,
+    ) -> BuildResult:
+        """Create or replace ``name`` from ``sql`` atomically, auditing checks first."""
+        kind = "VIEW" if materialized == "view" else "TABLE"
+        body = sql.strip().rstrip(";")
+        return self._build(
+            cur,
+            name=name,
+            create=f"CREATE OR REPLACE {kind} {self.qualified(name)} AS\n{body}\n",
+            kind=kind,
+            materialization_id=materialization_id,
+            checks=checks,
+            version_seed=version_seed,
+            may_commit=may_commit,
+        )
+
+    def relation(self, cur: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelation:
+        """An upstream table as a DuckDB relation (what a Python asset receives)."""
+        return cur.table(f"{quote(self.schema)}.{quote(name)}")
+
+    def build_python(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        name: str,
+        value: Any,
+        materialization_id: str,
+        checks: Iterable[CheckSpec],
+        version_seed: str,
+        may_commit: Callable[[], bool] = lambda: True,
+    ) -> BuildResult:
+        """Store what a Python asset returned (relation, DataFrame, Arrow) as a table."""
+        source = _as_registrable(value, name)
+        view = f"__assets_orch_result_{abs(hash(materialization_id))}"
+        cur.register(view, source)
+        try:
+            return self._build(
+                cur,
+                name=name,
+                create=f"CREATE OR REPLACE TABLE {self.qualified(name)} AS SELECT * FROM {view}",
+                kind="TABLE",
+                materialization_id=materialization_id,
+                checks=checks,
+                version_seed=version_seed,
+                may_commit=may_commit,
+            )
+        finally:
+            try:
+                cur.unregister(view)
+            except Exception:  # noqa: BLE001 - the cursor may already be closed by a timeout
+                pass
+
+    def _build(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        name: str,
+        create: str,
+        kind: str,
+        materialization_id: str,
+        checks: Iterable[CheckSpec],
+        version_seed: str,
+        may_commit: Callable[[], bool],
+    ) -> BuildResult:
+        table = self.qualified(name)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute(create)
+            columns = tuple((r[0], r[1]) for r in cur.execute(f"DESCRIBE {table}").fetchall())
+            if kind == "TABLE":
+                row_count, data_version = self._content_version(cur, table, columns, version_seed)
+            else:
+                row_count, data_version = None, _digest(f"view:{version_seed}")
+            results = run_checks(cur, table, checks)
+            if any(r.blocking for r in results):
+                raise ChecksFailed(results)
+            comment = COMMENT_PREFIX + json.dumps(
+                {"materialization": materialization_id, "data_version": data_version}
+            )
+            cur.execute(f"COMMENT ON {kind} {table} IS {_literal(comment)}")
+            if not may_commit():
+                raise BuildCancelled("abandoned before commit")
+            cur.execute("COMMIT")
+        except BaseException:
+            try:
+                cur.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - interrupted cursors may refuse; DuckDB rolls back
+                pass
+            raise
+        return BuildResult(row_count, columns, data_version, tuple(results))
+
+    def _content_version(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        table: str,
+        columns: tuple[tuple[str, str], ...],
+        seed: str,
+    ) -> tuple[int, str]:
+        if not self.content_hash:
+            row = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+            return (int(row[0]) if row else 0), _digest(f"run:{seed}")
+        # Order-independent hash of every row, computed inside DuckDB (early cutoff).
+        row = cur.execute(
+            f"SELECT count(*), coalesce(sum(hash(__assets_row)::HUGEINT), 0) "
+            f"FROM {table} AS __assets_row"
+        ).fetchone()
+        count, total = (int(row[0]), str(row[1])) if row else (0, "0")
+        return count, _digest(f"{columns}|{count}|{total}")
+
+    def check(self, name: str, checks: Iterable[CheckSpec]) -> list[CheckResult]:
+        """Run checks against the current table, without rebuilding it."""
+        return run_checks(self.connect().cursor(), self.qualified(name), checks)
+
+
+def run_checks(
+    cur: duckdb.DuckDBPyConnection, table: str, checks: Iterable[CheckSpec]
+) -> list[CheckResult]:
+    """Run each check's failing-rows query against ``table``; errors become results."""
+    import duckdb
+
+    results = []
+    for check in checks:
+        query = failing_rows_sql(check, table)
+        try:
+            row = cur.execute(f"SELECT count(*) FROM ({query}) AS __failing").fetchone()
+            failing = int(row[0]) if row else 0
+            sample: list[dict[str, Any]] = []
+            if failing:
+                rel = cur.execute(f"SELECT * FROM ({query}) AS __failing LIMIT {SAMPLE_ROWS}")
+                names = [d[0] for d in rel.description or ()]
+                sample = [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+            results.append(CheckResult(check, "failed" if failing else "passed", failing, sample))
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as e:
+            results.append(CheckResult(check, "error", 0, [], str(e).splitlines()[0]))
+    return results
+
+
+def _as_registrable(value: Any, name: str) -> Any:
+    import duckdb
+
+    if value is None:
+        raise TypeError(
+            f"@asset '{name}' returned None; return a DuckDB relation, a pandas or polars "
+            "DataFrame, or an Arrow table"
+        )
+    if isinstance(value, duckdb.DuckDBPyRelation):
+        return value
+    module = type(value).__module__.split(".")[0]
+    if module in ("pandas", "polars", "pyarrow"):
+        return value
+    raise TypeError(
+        f"@asset '{name}' returned {type(value).__name__}; return a DuckDB relation, a pandas "
+        "or polars DataFrame, or an Arrow table"
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
