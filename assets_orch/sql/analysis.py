@@ -1,0 +1,108 @@
+"""Analysis of one SQL asset file: its upstream tables, file sources, fingerprint and the
+DuckDB query to run.
+
+This module imports sqlglot only when ``analyze_sql`` is first called, so that importing
+the value types (``TableRef``, ``SqlAnalysis``) stays instant for the CLI.
+
+>>> a = analyze_sql("-- description: daily\\nselect * from stg.Orders;", path="x.sql")
+>>> [(t.qualified, t.line, t.col) for t in a.tables], a.sql
+([('stg.orders', 2, 15)], 'select * from stg.Orders')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assets_orch.errors import SqlError
+
+if TYPE_CHECKING:
+    from assets_orch.sql.parse import ParsedQuery
+
+__all__ = ["SqlAnalysis", "TableRef", "analyze_sql"]
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table a query reads, as written (normalized), with where it was written.
+
+    Unquoted identifiers are lower-cased, since DuckDB is case-insensitive; quoted ones are
+    kept as written. A ``main`` schema is kept here; resolving names drops it.
+
+    >>> TableRef(name="orders", schema="stg", catalog=None, line=3, col=6).qualified
+    'stg.orders'
+    """
+
+    name: str
+    schema: str | None
+    catalog: str | None
+    line: int | None
+    col: int | None
+
+    @property
+    def qualified(self) -> str:
+        """``catalog.schema.name`` with the parts that are present."""
+        return ".".join(p for p in (self.catalog, self.schema, self.name) if p is not None)
+
+
+@dataclass(frozen=True)
+class SqlAnalysis:
+    """What one asset file's query reads, its fingerprint and the DuckDB SQL to execute."""
+
+    tables: tuple[TableRef, ...]
+    files: tuple[str, ...]
+    fingerprint: str
+    sql: str
+
+
+def analyze_sql(text: str, *, path: str, dialect: str = "duckdb") -> SqlAnalysis:
+    """Parse ``text`` (a whole asset file) once and analyze its single query.
+
+    ``path`` is only used in error messages. Raises ``SqlError`` for anything that is not
+    exactly one query, or that cannot be parsed or transpiled to DuckDB.
+
+    >>> a = analyze_sql("with o as (select * from orders) select * from o, 'data/x.csv'",
+    ...                 path="x.sql")
+    >>> [t.name for t in a.tables], a.files
+    (['orders'], ('data/x.csv',))
+    """
+    from assets_orch.sql.fingerprint import fingerprint_expression
+    from assets_orch.sql.parse import parse_query, too_deep_error
+    from assets_orch.sql.upstreams import find_upstreams
+
+    parsed = parse_query(text, path=path, dialect=dialect)
+    tables, files = find_upstreams(parsed)
+    try:
+        sql = parsed.query_text if parsed.is_duckdb else _to_duckdb(parsed, path)
+        fingerprint = fingerprint_expression(parsed.expression)
+    except RecursionError as e:
+        raise too_deep_error(path, parsed.start) from e
+    return SqlAnalysis(tables=tables, files=files, fingerprint=fingerprint, sql=sql)
+
+
+def _to_duckdb(parsed: ParsedQuery, path: str) -> str:
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    try:
+        return parsed.expression.sql(
+            dialect="duckdb", unsupported_level=ErrorLevel.RAISE, pretty=True, comments=False
+        )
+    except UnsupportedError as e:
+        line, col = _locate(str(e), parsed)
+        raise SqlError(
+            f"cannot translate this {type(parsed.dialect).__name__} SQL to DuckDB: {e}",
+            path=path,
+            line=line,
+            col=col,
+            hint="rewrite that construct with functions DuckDB supports, "
+            "or write the file in the duckdb dialect",
+        ) from e
+
+
+def _locate(message: str, parsed: ParsedQuery) -> tuple[int, int]:
+    """Position of the first token the error names in capitals (``SOUNDEX is not ...``)."""
+    words = {w.strip("'\"(),.:").upper() for w in message.split() if w.isupper() and len(w) > 2}
+    for token in parsed.tokens:
+        if token.text.upper() in words:
+            return parsed.positions.at(token.start)
+    return parsed.start
