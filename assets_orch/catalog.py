@@ -424,12 +424,8 @@ class Catalog:
             )
 
     def lineage_edges(self) -> list[tuple[str, str, str]]:
-        return [
-            tuple(r)
-            for r in self._read(  # type: ignore[misc]
-                "SELECT downstream, upstream, kind FROM lineage_edges ORDER BY 1, 2, 3"
-            )
-        ]
+        rows = self._read("SELECT downstream, upstream, kind FROM lineage_edges ORDER BY 1, 2, 3")
+        return [(str(d), str(u), str(k)) for d, u, k in rows]
 
     def source_observations(self) -> dict[str, tuple[int, int, str, float | None]]:
         """path -> (size, mtime_ns, content_hash, changed_at) as last observed."""

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..staleness import AssetStatus
 
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 STATE_STYLE = {
     "fresh": "green",

@@ -1,0 +1,17 @@
+"""Small helpers for tests that write their own tiny projects."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+
+def write_project(root: Path, files: dict[str, str], config: str = 'name = "t"\n') -> Path:
+    """Create a project at ``root`` with ``assets.toml`` and the given files."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "assets.toml").write_text(config)
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root

@@ -1,0 +1,1 @@
+select id from raw_events where kind = 'view'

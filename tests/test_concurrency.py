@@ -1,0 +1,144 @@
+"""Real processes: reading while a run goes on, one writer, and crash recovery (SIGKILL)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import Cli, run_assets, spawn_assets, wait_for
+from helpers import write_project
+
+pytestmark = pytest.mark.slow
+
+SLOW_ASSET = """
+import os
+import time
+
+from assets_orch import asset
+
+
+@asset(description="Waits SLOW seconds, then aggregates big.")
+def slow(big):
+    deadline = time.monotonic() + float(os.environ.get("SLOW", "0"))
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    return big.aggregate("k, count(*) as n", "k")
+"""
+
+
+def project(root: Path, rows: int) -> Path:
+    return write_project(
+        root,
+        {
+            "models/big.sql": f"select range as id, range % 7 as k from range({rows})",
+            "models/after.sql": "select sum(n) as total from slow",
+            "models/other.sql": "select 42 as answer",
+            "assets/slow.py": SLOW_ASSET,
+        },
+    )
+
+
+def running_assets(root: Path) -> set[str]:
+    path = root / ".assets/catalog.sqlite"
+    if not path.exists():
+        return set()
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("select asset from materializations where status = 'running'")
+        return {r[0] for r in rows.fetchall()}
+    except sqlite3.OperationalError:
+        return set()
+    finally:
+        con.close()
+
+
+def warehouse_state(root: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        names = sorted(
+            r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()
+        )
+        return {n: sorted(con.execute(f'select * from "{n}"').fetchall()) for n in names}
+    finally:
+        con.close()
+
+
+def test_readers_work_while_a_run_holds_the_warehouse(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", 1000)
+    proc = spawn_assets("materialize", cwd=root, env={"SLOW": "6"})
+    try:
+        wait_for(lambda: "slow" in running_assets(root))
+        status = run_assets("status", "--json", cwd=root, timeout=30)
+        assert status.returncode == 0, status.stderr
+        rows = {s["name"]: s for s in json.loads(status.stdout)}
+        assert rows["big"]["state"] == "fresh"
+        assert rows["slow"]["state"] == "missing"
+        for args in (
+            ("list", "--json"),
+            ("lineage", "after"),
+            ("history", "big", "--json"),
+            ("runs", "--json"),
+        ):
+            result = run_assets(*args, cwd=root, timeout=30)
+            assert result.returncode == 0, (args, result.stderr)
+        # A second writer is refused at once, naming the holder.
+        started = time.monotonic()
+        second = run_assets("materialize", cwd=root, timeout=30)
+        assert time.monotonic() - started < 10
+        assert second.returncode == 1
+        assert f"pid {proc.pid}" in second.stderr and "run " in second.stderr
+        assert proc.poll() is None
+    finally:
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+
+
+def test_sigkill_mid_run_then_recover(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", 1000)
+    assert run_assets("materialize", cwd=root, env={"SLOW": "0"}).returncode == 0
+    before = warehouse_state(root)
+    # Change big: the next run rebuilds big, then slow, then after.
+    (root / "models/big.sql").write_text("select range as id, range % 7 as k from range(2000)\n")
+    proc = spawn_assets("materialize", "--stale", "--threads", "1", cwd=root, env={"SLOW": "30"})
+    wait_for(lambda: "slow" in running_assets(root))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    after_kill = warehouse_state(root)
+    assert set(after_kill) == {"big", "slow", "after", "other"}  # no staging tables
+    assert len(after_kill["big"]) == 2000  # committed before the kill: complete
+    assert after_kill["slow"] == before["slow"]  # killed mid-build: old version
+    assert after_kill["after"] == before["after"]
+
+    status = {s["name"]: s for s in Cli(root).json("status")}
+    assert status["slow"]["stale"] and status["after"]["stale"]
+
+    result = run_assets("materialize", "--stale", cwd=root, env={"SLOW": "0"})
+    assert result.returncode == 0, result.stderr
+    assert "interrupted" in result.stderr or "interrupted" in result.stdout
+    clean = project(tmp_path / "clean", 2000)
+    assert run_assets("materialize", cwd=clean, env={"SLOW": "0"}).returncode == 0
+    assert warehouse_state(root) == warehouse_state(clean)
+    assert all(not s["stale"] for s in Cli(root).json("status"))
+    runs = Cli(root).json("runs")
+    assert [r["status"] for r in runs] == ["success", "crashed", "success"]
+
+
+def test_sigkill_during_a_big_sql_build(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", 1000)
+    assert run_assets("materialize", cwd=root).returncode == 0
+    before = warehouse_state(root)
+    (root / "models/big.sql").write_text(
+        "select range as id, range % 7 as k from range(400000000) order by random()\n"
+    )
+    proc = spawn_assets("materialize", "big", cwd=root)
+    wait_for(lambda: "big" in running_assets(root))
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert warehouse_state(root)["big"] == before["big"]

@@ -1,0 +1,97 @@
+"""A failing asset is recorded with its error; downstream skipped; other branches built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import Cli
+from helpers import write_project
+
+from assets_orch.catalog import Catalog
+
+
+def failing_project(root: Path) -> Path:
+    return write_project(
+        root,
+        {
+            "models/base.sql": "select range as id from range(10)",
+            "models/after_boom.sql": "select * from boom",
+            "models/after_after.sql": "select count(*) as n from after_boom",
+            "models/independent.sql": "select id * 2 as x from base",
+            "assets/boom.py": """
+            from assets_orch import asset
+
+
+            def helper(rel):
+                raise ValueError("bad input: no rows for 2024-01-01\\nsecond line")
+
+
+            @asset(description="always fails", retries=0)
+            def boom(base):
+                return helper(base)
+        """,
+        },
+    )
+
+
+def test_python_failure_is_isolated(tmp_path: Path) -> None:
+    root = failing_project(tmp_path / "p")
+    cli = Cli(root)
+    result = cli("materialize", "--json", expect=1)
+    import json
+
+    data = json.loads(result.stdout)
+    status = {a["name"]: a for a in data["assets"]}
+    assert status["boom"]["status"] == "failed"
+    assert status["boom"]["error"] == "ValueError: bad input: no rows for 2024-01-01"
+    assert status["after_boom"]["status"] == "skipped"
+    assert status["after_boom"]["skipped_because"] == "upstream boom failed"
+    assert status["after_after"]["status"] == "skipped"
+    assert status["base"]["status"] == "success"
+    assert status["independent"]["status"] == "success"
+    assert "Traceback" not in result.stderr
+
+    catalog = Catalog(root / ".assets/catalog.sqlite")
+    [record] = catalog.history("boom")
+    assert record.status == "failed"
+    assert record.traceback and "Traceback" in record.traceback and "helper" in record.traceback
+    runs = catalog.runs()
+    assert runs[0].status == "failed"
+    assert runs[0].counts == {"failed": 1, "skipped": 2, "success": 2}
+
+    # The terminal shows the first line of the error, briefly.
+    text = cli("materialize", "--stale", expect=1).output
+    assert "ValueError: bad input: no rows for 2024-01-01" in text
+    assert "second line" not in text
+    status_rows = {s["name"]: s for s in cli.json("status")}
+    assert status_rows["boom"]["state"] == "missing"
+    assert "last run failed" in status_rows["boom"]["reasons"]
+    assert status_rows["independent"]["state"] == "fresh"
+
+
+def test_fixing_the_failure_then_retry_failed(tmp_path: Path) -> None:
+    root = failing_project(tmp_path / "p")
+    cli = Cli(root)
+    cli("materialize", expect=1)
+    (root / "assets/boom.py").write_text(
+        "from assets_orch import asset\n\n\n@asset\ndef boom(base):\n    return base\n"
+    )
+    result = cli.json("materialize", "--retry-failed")
+    assert {a["name"]: a["status"] for a in result["assets"]} == {
+        "boom": "success",
+        "after_boom": "success",
+        "after_after": "success",
+    }
+
+
+def test_sql_runtime_error_names_the_asset(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/bad_cast.sql": "select 'abc'::integer as x",
+            "models/ok.sql": "select 1 as x",
+        },
+    )
+    result = Cli(root)("materialize", expect=1)
+    assert "bad_cast" in result.output and "Conversion Error" in result.output
+    assert "Traceback" not in result.output
