@@ -149,7 +149,9 @@ def test_unknown_python_parameter(tmp_path: Path) -> None:
         tmp_path / "p",
         {
             "models/base.sql": "select 1 as x",
-            "assets/p.py": "from assets_orch import asset\n\n@asset\ndef p(bsae):\n    return bsae\n",
+            "assets/p.py": (
+                "from assets_orch import asset\n\n@asset\ndef p(bsae):\n    return bsae\n"
+            ),
         },
     )
     result = Cli(root)("status", expect=2)
