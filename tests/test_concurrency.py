@@ -121,6 +121,7 @@ def test_sigkill_mid_run_then_recover(tmp_path: Path) -> None:
     result = run_assets("materialize", "--stale", cwd=root, env={"SLOW": "0"})
     assert result.returncode == 0, result.stderr
     assert "interrupted" in result.stderr or "interrupted" in result.stdout
+    assert "took over a lock left by a process that is gone" in result.stderr
     clean = project(tmp_path / "clean", 2000)
     assert run_assets("materialize", cwd=clean, env={"SLOW": "0"}).returncode == 0
     assert warehouse_state(root) == warehouse_state(clean)
