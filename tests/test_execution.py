@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import Cli, run_assets, spawn_assets, wait_for
 from helpers import write_project
 

@@ -21,6 +21,14 @@ held), `2` a project or usage error (bad SQL, config, selection), `3` an interna
 """
 
 
+# Fixed, so the output does not depend on the terminal or on earlier invocations.
+_SETTINGS: dict[str, object] = {
+    "terminal_width": 100,
+    "max_content_width": 100,
+    "help_option_names": ["-h", "--help"],
+}
+
+
 def _commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], click.Command]]:
     found: list[tuple[list[str], click.Command]] = []
     for name in sorted(group.commands):
@@ -43,12 +51,12 @@ def _help(path: list[str], command: click.Command, parent: click.Context) -> str
 def reference() -> str:
     """The whole reference as Markdown."""
     parts = [HEADER]
-    root = click.Context(cli, info_name="assets", terminal_width=100, max_content_width=100)
+    root = click.Context(cli, info_name="assets", **_SETTINGS)
     parts.append("## assets\n\n```text\n" + cli.get_help(root) + "\n```\n")
     for path, command in _commands(cli, []):
         parent = root
         for name in path[:-1]:
-            parent = click.Context(cli.commands[name], info_name=name, parent=parent)
+            parent = click.Context(cli.commands[name], info_name=name, parent=parent, **_SETTINGS)
         parts.append(
             f"## assets {' '.join(path)}\n\n```text\n" + _help(path, command, parent) + "\n```\n"
         )
