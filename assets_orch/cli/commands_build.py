@@ -198,7 +198,7 @@ def check(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
     from rich.markup import escape
 
     from ..errors import RunFailedError, WarehouseError
-    from .render import out, print_json, styled
+    from .render import out, print_json
 
     project = ctx.load()
     names = project.graph.order(project.graph.select(selection))
@@ -252,27 +252,16 @@ def check(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
             ]
         )
     else:
+        colour = {"passed": "green", "failed": "red", "error": "red"}
         for n, r in results:
-            state = (
-                "fresh"
-                if r.status == "passed"
-                else ("stale" if r.check.severity == "warn" else "failed")
-            )
-            line = f"  {escape(n)}: {escape(r.check.label)} {styled(state)}"
-            if r.status != "passed":
-                line += (
-                    f" {r.failing_rows} failing row(s)"
-                    if r.status == "failed"
-                    else f" {escape(r.message or '')}"
-                )
-            out.print(
-                line.replace(
-                    styled(state),
-                    r.status
-                    if r.status != "passed"
-                    else styled("fresh").replace("fresh", "passed"),
-                )
-            )
+            style = "yellow" if r.status != "passed" and r.check.severity == "warn" else \
+                colour[r.status]
+            line = f"  {escape(n)}: {escape(r.check.label)} [{style}]{r.status}[/]"
+            if r.status == "failed":
+                line += f" ({r.failing_rows} failing row(s))"
+            elif r.status == "error":
+                line += f" ({escape(r.message or '')})"
+            out.print(line)
         out.print(f"{len(results)} check(s) on {len(names)} asset(s)")
     if any(r.blocking for _, r in results):
         raise RunFailedError("blocking checks failed")
