@@ -88,7 +88,8 @@ class CheckSpec(Strict):
         if self.kind == "accepted_values":
             return f"accepted_values({self.columns[0]})"
         if self.kind == "row_count":
-            return f"row_count({self.min}, {self.max})"
+            bounds = [f"{k}={v}" for k, v in (("min", self.min), ("max", self.max)) if v is not None]
+            return f"row_count({', '.join(bounds)})"
         return f"{self.kind}({self.sql})"
 
 
