@@ -1,0 +1,151 @@
+"""Timing whole processes: wall time and peak memory of one child, medians, the machine.
+
+Each command runs as its own process; ``os.wait4`` gives the resource usage of that one
+child (its peak resident set), so a measurement is never polluted by an earlier one.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class CommandFailed(RuntimeError):
+    """A measured command exited non-zero: the numbers would be meaningless."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One run of one command."""
+
+    seconds: float
+    max_rss_mib: float
+
+
+@dataclass
+class Timing:
+    """Repeated runs of one command: median wall time and the peak memory seen."""
+
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(s.max_rss_mib for s in self.samples)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "median_s": round(self.median, 4),
+            "runs_s": [round(s.seconds, 4) for s in self.samples],
+            "peak_rss_mib": round(self.peak_mib, 1),
+        }
+
+
+def run_process(
+    argv: list[str],
+    *,
+    cwd: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+) -> Sample:
+    """Run ``argv`` to completion; stdout and stderr go to ``log``. Raises CommandFailed."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise CommandFailed(f"{' '.join(argv)} (in {cwd}) exited {proc.returncode}:\n{tail}")
+    # Linux reports ru_maxrss in KiB.
+    return Sample(seconds, usage.ru_maxrss / 1024)
+
+
+def assets_command() -> list[str]:
+    """The ``assets`` console script of this interpreter (not a shell shim in front of it)."""
+    beside = Path(sys.executable).parent / "assets"
+    if beside.is_file():
+        return [str(beside)]
+    found = shutil.which("assets")
+    if found is None:
+        raise CommandFailed("the 'assets' command is not installed: pip install -e .")
+    return [found]
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def pkg(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gib": _ram_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "duckdb": pkg("duckdb"),
+        "sqlglot": pkg("sqlglot"),
+        "pydantic": pkg("pydantic"),
+        "assets_orch": pkg("assets_orch"),
+        "commit": _git_commit(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _ram_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _git_commit() -> str | None:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "../assets_orch"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
