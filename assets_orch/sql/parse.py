@@ -93,7 +93,8 @@ class ParsedQuery:
     @property
     def is_duckdb(self) -> bool:
         """True when the query is already written in DuckDB's dialect."""
-        return type(self.dialect) is Dialect.classes.get("duckdb")
+        # Not ``Dialect.classes``: its first use imports every sqlglot dialect (~0.3 s).
+        return type(self.dialect) is type(_dialect("duckdb"))
 
     @property
     def start(self) -> tuple[int, int]:
