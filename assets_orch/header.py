@@ -79,7 +79,7 @@ def parse_header(text: str, *, path: str) -> Header:
     values: dict[str, Any] = {}
     if yaml_lines:
         try:
-            loaded = yaml.safe_load("\n".join(yaml_lines))
+            loaded = _load_yaml("\n".join(yaml_lines))
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line_no = yaml_first_line[min(mark.line, len(yaml_first_line) - 1)] if mark else None
@@ -93,6 +93,20 @@ def parse_header(text: str, *, path: str) -> Header:
         if isinstance(loaded, dict):
             values = loaded
     return Header(values=values, prose=" ".join(prose) or None, key_lines=key_lines)
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, with libyaml's scanner when installed (~10x faster per header).
+
+    On an error the pure-Python loader runs again, so that messages stay the same.
+    """
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def meta_from_values(
