@@ -12,12 +12,20 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .durations import parse_duration
 from .errors import ConfigError, ProjectNotFoundError
+from .metadata import FreshnessPolicy
 
 CONFIG_FILE = "assets.toml"
 STATE_DIR = ".assets"
@@ -41,6 +49,136 @@ class Defaults(_Strict):
         return None if value is None else parse_duration(value)
 
 
+def check_cron(cron: str | None, timezone: str | None) -> None:
+    """Raise ValueError (for pydantic) when a cron expression or a time zone is unknown."""
+    if cron is not None:
+        from croniter import croniter
+
+        if not croniter.is_valid(cron):
+            raise ValueError(
+                f"'{cron}' is not a cron expression; write e.g. '0 6 * * 1-5' "
+                "(minute hour day-of-month month day-of-week)"
+            )
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(
+                f"unknown time zone '{timezone}'; write an IANA name such as 'Europe/Paris'"
+            ) from e
+
+
+class SourceConfig(_Strict):
+    """A declared source: a file path or glob as the SQL writes it, or a warehouse table.
+
+    Files are judged by their modification time; tables by ``loaded_at`` (a timestamp
+    column) or ``query`` (SQL returning one timestamp).
+    """
+
+    description: str | None = None
+    owner: str | None = None
+    freshness: FreshnessPolicy | None = None
+    loaded_at: str | None = None
+    query: str | None = None
+
+    @field_validator("freshness")
+    @classmethod
+    def _deadline(cls, value: FreshnessPolicy | None) -> FreshnessPolicy | None:
+        if value is not None:
+            check_cron(value.cron, value.timezone)
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_date(self) -> SourceConfig:
+        if self.loaded_at and self.query:
+            raise ValueError("give either 'loaded_at' (a column) or 'query', not both")
+        return self
+
+
+class ScheduleConfig(_Strict):
+    """``[[schedules]]``: build a selection at each tick of a cron expression."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    cron: str
+    timezone: str = "UTC"
+    select: tuple[str, ...] = ()
+    stale_only: bool = True
+
+    @field_validator("select", mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        return value.split() if isinstance(value, str) else value
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        check_cron(value, None)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        check_cron(None, value)
+        return value
+
+
+AlertEvent = Literal[
+    "run_failed",
+    "asset_failed",
+    "check_failed",
+    "freshness_overdue",
+    "source_late",
+    "run_succeeded",
+]
+
+
+class AlertConfig(_Strict):
+    """``[[alerts]]``: where to send which events. ``${VAR}`` is read at send time."""
+
+    name: str | None = None
+    events: tuple[AlertEvent, ...] = (
+        "run_failed",
+        "asset_failed",
+        "check_failed",
+        "freshness_overdue",
+        "source_late",
+    )
+    url: str | None = None
+    command: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    retries: int = Field(default=2, ge=0, le=10)
+    timeout: float = 10.0
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> AlertConfig:
+        if bool(self.url) == bool(self.command):
+            raise ValueError("an alert has exactly one destination: 'url' or 'command'")
+        if self.url and not re.match(r"^(https?://|\$\{)", self.url):
+            raise ValueError("'url' must start with http:// or https:// (or be '${VAR}')")
+        return self
+
+
+class DaemonConfig(_Strict):
+    """``[daemon]``: how ``assets daemon`` ticks and who may trigger it over HTTP."""
+
+    interval: float = Field(default=60.0, gt=0)
+    http_token_env: str = Field(default="ASSETS_TRIGGER_TOKEN", pattern=r"^[A-Za-z_]\w*$")
+    sensors: bool = True
+    freshness: bool = True
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+
 class ProjectConfig(_Strict):
     """The whole of ``assets.toml``."""
 
@@ -52,8 +190,22 @@ class ProjectConfig(_Strict):
     python_paths: tuple[str, ...] = ("assets",)
     content_hash: bool = True
     defaults: Defaults = Defaults()
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    schedules: tuple[ScheduleConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = ()
+    daemon: DaemonConfig = DaemonConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique_schedules(cls, value: tuple[ScheduleConfig, ...]) -> tuple[ScheduleConfig, ...]:
+        seen: set[str] = set()
+        for schedule in value:
+            if schedule.name in seen:
+                raise ValueError(f"two schedules are named '{schedule.name}'; names are unique")
+            seen.add(schedule.name)
+        return value
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -90,10 +242,12 @@ def load_config(root: Path) -> ProjectConfig:
 
 
 def _config_error(error: ValidationError, text: str) -> ConfigError:
-    first = error.errors()[0]
+    errors = error.errors()
+    # A misspelt key also makes its right spelling "missing": report the typo first.
+    first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     loc = [str(p) for p in first.get("loc", ())]
     key = ".".join(loc) or "?"
-    line = _line_of(text, loc[-1]) if loc else None
+    line = (_line_in_tables(text, loc) or _line_of(text, loc[-1])) if loc else None
     if first.get("type") == "extra_forbidden":
         parent = _model_at(loc[:-1])
         known = sorted(f.alias or name for name, f in parent.model_fields.items())
@@ -111,10 +265,66 @@ def _model_at(loc: list[str]) -> type[BaseModel]:
     model: type[BaseModel] = ProjectConfig
     for part in loc:
         field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None) if field else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
+        if field is None:  # a list index or a dict key (a source path): same model
+            continue
+        found = _inner_model(field.annotation)
+        if found is not None:
+            model = found
     return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``X``, ``X | None``, ``tuple[X, ...]`` or ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _line_in_tables(text: str, loc: list[str]) -> int | None:
+    """The line of ``loc`` (e.g. ``schedules.1.cron``) inside ``[table]``/``[[array]]``.
+
+    Finds the header whose path is the longest prefix of ``loc`` (the n-th ``[[x]]``
+    for index n), then the first key of the rest of ``loc`` below it.
+    """
+    best: tuple[int, int, int] | None = None  # (prefix length, header line, body end)
+    counts: dict[tuple[str, ...], int] = {}
+    lines = text.splitlines()
+    headers: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(lines, start=1):
+        match = re.match(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$", line)
+        if not match:
+            continue
+        try:
+            parsed = tomllib.loads(f"{match.group(2)} = 0")
+        except tomllib.TOMLDecodeError:
+            continue
+        path: list[str] = []
+        node: Any = parsed
+        while isinstance(node, dict) and len(node) == 1:
+            part, node = next(iter(node.items()))
+            path.append(part)
+        if match.group(1) == "[[":
+            index = counts.get(tuple(path), 0)
+            counts[tuple(path)] = index + 1
+            path.append(str(index))
+        headers.append((number, path))
+    for i, (number, path) in enumerate(headers):
+        end = headers[i + 1][0] if i + 1 < len(headers) else len(lines) + 1
+        if loc[: len(path)] == path and (best is None or len(path) > best[0]):
+            best = (len(path), number, end)
+    if best is None:
+        return None
+    size, header, end = best
+    for key in loc[size:]:
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=|[{{,]\s*{re.escape(key)}\s*=")
+        for number in range(header + 1, end):
+            if pattern.search(lines[number - 1]):
+                return number
+    return header
 
 
 def _line_of(text: str, key: str) -> int | None:

@@ -7,7 +7,8 @@ an asset whose upstream will be rebuilt is ``upstream stale: X``.
 Reasons, as printed:
 ``missing`` · ``code changed`` · ``upstream changed: X`` · ``upstream stale: X`` ·
 ``source changed: data/orders.csv`` · ``dependencies changed: +x -y`` ·
-``freshness: older than 24h`` · ``last run failed`` · ``table changed outside assets_orch``
+``freshness: older than 24h`` (or ``freshness: missed the 2026-03-02 06:00 deadline
+(0 6 * * 1-5)``) · ``last run failed`` · ``table changed outside assets_orch``
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .durations import format_duration
+from .automation.freshness import evaluate as evaluate_freshness
 from .graph import AssetGraph
 from .records import FAILURE_STATUSES, CatalogSnapshot, MaterializationRecord
 from .specs import AssetSpec
@@ -129,9 +130,10 @@ def asset_reasons(
         if consumed is not None and source_versions.get(src, consumed) != consumed:
             reasons.append(Reason(SOURCE, src))
     policy = spec.meta.freshness
-    if policy and policy.error_after and last.ended_at is not None:
-        if now - last.ended_at > policy.error_after:
-            reasons.append(Reason(FRESHNESS, f"older than {format_duration(policy.error_after)}"))
+    if policy and (policy.error_after or policy.cron) and last.ended_at is not None:
+        verdict = evaluate_freshness(policy, last=last.ended_at, now=now)
+        if verdict.overdue:
+            reasons.append(Reason(FRESHNESS, verdict.detail))
     return reasons
 
 

@@ -106,3 +106,5 @@ def _error(error: Exception) -> None:
 
 # Commands live in sibling modules; importing them registers them on ``cli``.
 from . import commands_build, commands_catalog, commands_read  # noqa: E402,F401
+
+from . import commands_automation  # noqa: E402,F401 # isort: skip

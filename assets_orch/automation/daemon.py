@@ -1,0 +1,388 @@
+"""The daemon: one loop that evaluates schedules, sensors and freshness, and runs.
+
+Each tick, at clock ``now`` (injectable, for tests and for ``--now``):
+
+1. load the project afresh (an edit to a model or to ``assets.toml`` is picked up);
+2. judge sources (late ones hold up what reads them) and freshness (overdue assets);
+3. collect run requests: runs deferred from an earlier tick, due schedules, HTTP
+   requests, then the sensors (files, upstream, freshness);
+4. execute them one at a time through :func:`assets_orch.runner.materialize`, which
+   takes the writer lock and opens the warehouse only for the run;
+5. send alerts; record the tick and every decision in the catalog.
+
+Between ticks the daemon holds no lock and no warehouse connection. Setting
+``cancel`` (SIGTERM, Ctrl-C) cancels the current run as the engine defines it
+(running queries interrupted, nothing half-written, the run recorded ``cancelled``)
+and ends the loop.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import STATE_DIR, find_project_root
+from ..errors import AssetsError, LockError
+from ..project import Project
+from . import alerts, schedules, sensors
+from .lateness import source_states, waiting
+from .store import AutomationStore, Decision
+
+if TYPE_CHECKING:
+    from ..config import AlertConfig, ScheduleConfig
+    from ..execution import RunResult
+    from ..staleness import AssetStatus
+    from .http_trigger import TriggerServer
+
+
+@dataclass
+class RunRequest:
+    """A run the daemon wants: by selection expressions, or by explicit names."""
+
+    trigger: str  # schedule:NAME | sensor:files | sensor:upstream | freshness | http
+    reason: str
+    selection: tuple[str, ...] = ()
+    names: tuple[str, ...] | None = None
+    stale_only: bool = True
+
+    @property
+    def label(self) -> str:
+        """What ``assets runs`` shows as the selection."""
+        what = " ".join(self.selection) if self.names is None else " ".join(self.names)
+        return (what or "*") + (" (stale)" if self.stale_only else "")
+
+
+@dataclass
+class TickReport:
+    """What one tick decided and ran."""
+
+    tick_id: int
+    now: float
+    decisions: list[Decision] = field(default_factory=list)
+    runs: list[RunResult] = field(default_factory=list)
+    error: str | None = None
+
+
+class Daemon:
+    """Evaluate and run, tick after tick. ``on_decision`` sees each decision as it is made."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        cancel: threading.Event | None = None,
+        on_decision: Callable[[Decision], None] | None = None,
+        env: Mapping[str, str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.root = find_project_root(root)
+        self.clock = clock
+        self.cancel = cancel or threading.Event()
+        self.on_decision = on_decision or (lambda decision: None)
+        self.env = env if env is not None else os.environ
+        self.threads = threads
+        self.store = AutomationStore(self.root / STATE_DIR / "catalog.sqlite")
+        self.server: TriggerServer | None = None
+        self.deferred: list[RunRequest] = []
+        self._wake = threading.Event()
+        self._graph_select: Callable[[tuple[str, ...]], object] | None = None
+        self._warned: set[str] = set()
+        self._report: TickReport | None = None
+
+    # ---- the loop ---------------------------------------------------------------------
+
+    def serve_http(self, host: str, port: int) -> TriggerServer:
+        """Start the HTTP trigger; the token comes from ``[daemon] http_token_env``."""
+        from ..config import load_config
+        from ..errors import AutomationError
+        from .http_trigger import TriggerServer
+
+        env_name = load_config(self.root).daemon.http_token_env
+        token = self.env.get(env_name, "")
+        if not token:
+            raise AutomationError(
+                f"the HTTP trigger needs a token, and {env_name} is not set",
+                hint=f"export {env_name}=$(openssl rand -hex 32); callers send it as "
+                "'Authorization: Bearer <token>'",
+            )
+        self.server = TriggerServer(
+            host,
+            port,
+            token=token,
+            validate=self._validate_selection,
+            on_request=lambda request: self._wake.set(),
+        ).start()
+        return self.server
+
+    def run(self, *, interval: float | None = None) -> None:
+        """Tick until ``cancel`` is set; an HTTP request wakes the loop at once."""
+        try:
+            while not self.cancel.is_set():
+                self.tick()
+                wait = interval or self._interval()
+                deadline = time.monotonic() + wait
+                while not self.cancel.is_set() and not self._wake.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self.cancel.wait(min(left, 0.2))
+                self._wake.clear()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the HTTP trigger and close the store (safe to call twice)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        self.store.close()
+
+    def _interval(self) -> float:
+        from ..config import load_config
+
+        try:
+            return load_config(self.root).daemon.interval
+        except AssetsError:
+            return 60.0
+
+    # ---- one tick ---------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> TickReport:
+        """Evaluate everything once at ``now`` (default: the clock) and run what is due."""
+        now = self.clock() if now is None else now
+        report = self._report = TickReport(self.store.start_tick(now=now), now)
+        try:
+            project = Project.load(self.root)
+            self._graph_select = project.graph.select
+            self._evaluate_and_run(project, now, report)
+        except AssetsError as e:  # e.g. a model being edited does not parse: try next tick
+            report.error = str(e).splitlines()[0]
+            self._decide("error", "", "nothing more this tick", report.error)
+        finally:
+            self.store.finish_tick(
+                report.tick_id,
+                decisions=len(report.decisions),
+                runs=len(report.runs),
+                error=report.error,
+            )
+            self._report = None
+        return report
+
+    def _evaluate_and_run(self, project: Project, now: float, report: TickReport) -> None:
+        config = project.config
+        statuses = project.status(now=now)
+        states = source_states(project, now=now)
+        held = waiting(project.graph, states)
+        late = {
+            s.name: f"{s.detail}; holds up {', '.join(s.readers) or 'nothing'}"
+            for s in states
+            if s.late
+        }
+        events = self._transitions("source_late", late)
+        events += self._transitions("freshness_overdue", sensors.overdue(statuses))
+
+        requests = self.deferred
+        self.deferred = []
+        requests += self._due_schedules(config.schedules, now, config.daemon.interval)
+        requests += self._http_requests()
+        if config.daemon.sensors:
+            requests += self._sensor_requests(project, statuses)
+        if config.daemon.freshness:
+            targets = sensors.overdue_targets(project.graph, statuses)
+            if targets:
+                why = ", ".join(sorted({c for cs in targets.values() for c in cs}))
+                requests.append(RunRequest("freshness", f"overdue: {why}", names=tuple(targets)))
+        if events:
+            self._send(config.alerts, events, project=config.name)
+
+        for request in requests:
+            if self.cancel.is_set():
+                self._decide("run", request.trigger, "not started", "the daemon is stopping")
+                continue
+            if report.runs:  # the last run changed the warehouse: judge again
+                project = Project.load(self.root)
+                statuses = project.status(now=now)
+            self._execute(request, project, statuses, held, report)
+
+    # ---- requests ---------------------------------------------------------------------
+
+    def _due_schedules(
+        self, items: tuple[ScheduleConfig, ...], now: float, interval: float
+    ) -> list[RunRequest]:
+        cursors = {k: float(v) for k, v in self.store.states("schedule:").items()}
+        for schedule in items:
+            if schedule.name not in cursors:  # first sight: the window starts one tick ago
+                cursors[schedule.name] = now - interval
+                self.store.set_state(f"schedule:{schedule.name}", repr(now - interval))
+        found = []
+        for due in schedules.due(items, cursors, now=now, interval=interval):
+            self.store.set_state(f"schedule:{due.schedule.name}", repr(due.tick))
+            self._decide("schedule", due.schedule.name, "due", due.describe())
+            found.append(
+                RunRequest(
+                    due.trigger,
+                    due.describe(),
+                    selection=due.schedule.select,
+                    stale_only=due.schedule.stale_only,
+                )
+            )
+        return found
+
+    def _http_requests(self) -> list[RunRequest]:
+        found: list[RunRequest] = []
+        while self.server is not None and not self.server.requests.empty():
+            req = self.server.requests.get_nowait()
+            detail = f"request {req.request_id} from {req.client}"
+            self._decide("http", req.request_id, "accepted", detail)
+            found.append(RunRequest("http", detail, selection=req.selection, stale_only=req.stale))
+        return found
+
+    def _sensor_requests(
+        self, project: Project, statuses: Mapping[str, AssetStatus]
+    ) -> list[RunRequest]:
+        versions = project.source_versions()
+        before = self.store.json_state("sensor:sources") or {}
+        changes = sensors.source_changes(before, versions)
+        if versions != before:
+            self.store.set_json_state("sensor:sources", versions)
+        for pattern, change in changes.items():
+            self._decide("sensor", pattern, change)
+        found = []
+        files = sensors.file_targets(project.graph, statuses, changes)
+        if files:
+            why = ", ".join(sorted({c for cs in files.values() for c in cs}))
+            found.append(RunRequest("sensor:files", f"source changed: {why}", names=tuple(files)))
+        ups = sensors.upstream_targets(project.graph, statuses)
+        if ups:
+            why = ", ".join(sorted({c for cs in ups.values() for c in cs}))
+            found.append(
+                RunRequest("sensor:upstream", f"upstream rebuilt: {why}", names=tuple(ups))
+            )
+        return found
+
+    def _validate_selection(self, selection: tuple[str, ...]) -> None:
+        if self._graph_select is not None and selection:
+            self._graph_select(selection)
+
+    # ---- running ----------------------------------------------------------------------
+
+    def _execute(
+        self,
+        request: RunRequest,
+        project: Project,
+        statuses: Mapping[str, AssetStatus],
+        held: Mapping[str, list[str]],
+        report: TickReport,
+    ) -> None:
+        from ..execution import RunOptions
+        from ..runner import Plan, materialize
+
+        graph = project.graph
+        try:
+            chosen = (
+                graph.select(request.selection)
+                if request.names is None
+                else {n for n in request.names if n in graph}
+            )
+        except AssetsError as e:
+            self._decide("run", request.trigger, "not started", str(e).splitlines()[0])
+            return
+        if request.stale_only:
+            chosen = {n for n in chosen if statuses[n].is_stale}
+        for name in graph.order(chosen & set(held)):
+            self._decide("waiting", name, "not built", f"source {', '.join(held[name])} is late")
+        names = graph.order(chosen - set(held))
+        if not names:
+            self._decide("run", request.trigger, "nothing to do", request.reason)
+            return
+        started: list[str] = []
+
+        def on_plan(plan: Plan) -> None:
+            for note in plan.notes:
+                self._decide("run", plan.run_id, "note", note)
+            if plan.names:
+                started.append(plan.run_id)
+                detail = f"{len(plan.names)} asset(s); {request.reason}"
+                self._decide("run", request.trigger, "started", detail, plan.run_id)
+
+        options = RunOptions(
+            stale_only=request.stale_only, trigger=request.trigger, selection=request.label
+        )
+        threads = self.threads or project.config.defaults.threads
+        if threads:
+            options = replace(options, threads=threads)
+        try:
+            _, result = materialize(
+                self.root, names, options=options, on_plan=on_plan, cancel=self.cancel
+            )
+        except LockError as e:
+            self.deferred.append(request)
+            self._decide("run", request.trigger, "deferred", str(e).splitlines()[0])
+            return
+        except AssetsError as e:
+            self._decide("run", request.trigger, "not started", str(e).splitlines()[0])
+            return
+        if result is None:
+            self._decide("run", request.trigger, "nothing to do", "fresh when the run began")
+            return
+        report.runs.append(result)
+        counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(result.counts().items()))
+        self._decide("run", request.trigger, result.status, counts, result.run_id)
+        events = alerts.run_events(result, trigger=request.trigger)
+        self._send(project.config.alerts, events, project=project.config.name)
+
+    # ---- alerts and decisions ---------------------------------------------------------
+
+    def _transitions(self, event: str, current: Mapping[str, str]) -> list[alerts.AlertEvent]:
+        """Events for conditions that began since the last tick (alert once, not each tick)."""
+        key = f"open:{event}"
+        known: dict[str, str] = self.store.json_state(key) or {}
+        if set(known) != set(current):
+            self.store.set_json_state(key, {k: current[k] for k in sorted(current)})
+        found = []
+        kind = "source" if event == "source_late" else "freshness"
+        for subject in sorted(set(known) - set(current)):
+            self._decide(kind, subject, "back on time" if kind == "source" else "fresh again")
+        for subject in sorted(set(current) - set(known)):
+            self._decide(kind, subject, "late" if kind == "source" else "overdue", current[subject])
+            found.append(alerts.AlertEvent(event, subject, current[subject]))
+        return found
+
+    def _send(
+        self,
+        destinations: tuple[AlertConfig, ...],
+        events: list[alerts.AlertEvent],
+        *,
+        project: str,
+    ) -> None:
+        if not events or not destinations:
+            return
+        for delivery in alerts.notify(
+            destinations, events, project=project, env=self.env, cancel=self.cancel
+        ):
+            if delivery.status == alerts.SKIPPED:
+                if delivery.destination in self._warned:
+                    continue
+                self._warned.add(delivery.destination)
+            detail = f"{delivery.events} event(s)"
+            if delivery.error:
+                detail += f"; {delivery.error}"
+            if delivery.attempts > 1:
+                detail += f"; {delivery.attempts} attempts"
+            self._decide("alert", delivery.destination, delivery.status, detail)
+
+    def _decide(
+        self, kind: str, subject: str, action: str, detail: str = "", run_id: str | None = None
+    ) -> None:
+        report = self._report
+        decision = Decision(kind, subject, action, detail, run_id, report.now if report else 0.0)
+        if report is not None:
+            report.decisions.append(decision)
+        self.store.record(report.tick_id if report else None, decision)
+        self.on_decision(decision)
