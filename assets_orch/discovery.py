@@ -11,13 +11,17 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import ProjectConfig
 from .errors import DiscoveryError, SqlError
-from .header import closest_name, meta_from_values, parse_header
+from .header import Header, closest_name, meta_from_values, parse_header
 from .python_assets import load_python_assets
 from .specs import AssetSpec
 from .sql import TableRef, analyze_sql
+
+if TYPE_CHECKING:
+    from .parse_cache import ParseCache
 
 
 @dataclass(frozen=True)
@@ -48,16 +52,23 @@ def discover(
     *,
     warehouse_tables: set[str] | None = None,
     analyzer: object | None = None,
+    cache: ParseCache | None = None,
 ) -> list[AssetSpec]:
     """All assets of the project at ``root``, upstreams resolved, sorted by name.
 
     ``warehouse_tables`` holds the lower-cased names (``name`` and ``schema.name``) of
     tables already in the warehouse; a query that reads a table that is neither an
-    asset nor one of these is an error. Pass None to skip that check.
+    asset nor one of these is an error. Pass None to skip that check. With a ``cache``
+    (see :mod:`assets_orch.parse_cache`), unchanged SQL files are not parsed again; the
+    cache is saved before returning or raising.
     """
     raw: list[_RawSql] = []
-    for file in iter_files(root, config.model_paths, ".sql"):
-        raw.append(_sql_asset(root, file, config, analyzer))
+    try:
+        for file in iter_files(root, config.model_paths, ".sql"):
+            raw.append(_sql_asset(root, file, config, analyzer, cache))
+    finally:
+        if cache is not None:
+            cache.save()
     python_specs: list[AssetSpec] = []
     for file in iter_files(root, config.python_paths, ".py"):
         rel = file.relative_to(root).as_posix()
@@ -94,19 +105,41 @@ def discover(
     return sorted(resolved, key=lambda s: s.key)
 
 
-def _sql_asset(root: Path, file: Path, config: ProjectConfig, analyzer: object | None) -> _RawSql:
+def _sql_asset(
+    root: Path,
+    file: Path,
+    config: ProjectConfig,
+    analyzer: object | None,
+    cache: ParseCache | None = None,
+) -> _RawSql:
     rel = file.relative_to(root).as_posix()
+    if analyzer is not None:
+        cache = None  # a custom analyzer's results are not ours to cache
     try:
-        text = file.read_text(encoding="utf-8")
+        read = cache.lookup(rel, file) if cache is not None else None
+        text = read.text if read is not None else file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise DiscoveryError(f"cannot read SQL file: {e}", path=rel) from e
-    header = parse_header(text, path=rel)
+    cached = read.entry if read is not None else None
+    if cached is not None:
+        h = cached.header
+        header = Header(values=h.values, prose=h.prose, key_lines=h.key_lines)
+    else:
+        header = parse_header(text, path=rel)
     meta = meta_from_values(
         header.values, path=rel, key_lines=header.key_lines, default_line=1, prose=header.prose
     )
     dialect = meta.dialect or config.dialect
-    analyze = getattr(analyzer, "analyze", None) or analyze_sql
-    analysis = analyze(text, path=rel, dialect=dialect)
+    if cached is not None and cached.dialect == dialect:
+        analysis = cached.analysis
+    else:
+        analyze = getattr(analyzer, "analyze", None) or analyze_sql
+        analysis = analyze(text, path=rel, dialect=dialect)
+        if cache is not None and read is not None:
+            from .parse_cache import CachedHeader
+
+            raw_header = CachedHeader(header.values, header.prose, header.key_lines)
+            cache.store(rel, read, dialect=dialect, header=raw_header, analysis=analysis)
     fingerprint = hashlib.sha256(
         f"sql:{analysis.fingerprint}:{meta.output_fingerprint()}".encode()
     ).hexdigest()

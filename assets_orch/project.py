@@ -27,6 +27,7 @@ from .config import STATE_DIR, ProjectConfig, find_project_root, load_config
 from .discovery import discover
 from .errors import WarehouseError
 from .graph import AssetGraph
+from .parse_cache import CACHE_FILE, ParseCache
 from .sources import observe
 from .specs import AssetSpec
 from .staleness import AssetStatus, WarehouseView, compute_status
@@ -66,7 +67,10 @@ class Project:
         if warehouse is None:
             _reconcile_if_abandoned(root, config, catalog)
         view, names = _warehouse_state(root, config, catalog, warehouse)
-        specs = discover(root, config, warehouse_tables=names if check_tables else None)
+        cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
+        specs = discover(
+            root, config, warehouse_tables=names if check_tables else None, cache=cache
+        )
         graph = AssetGraph(specs)
         return cls(root, config, specs, graph, view, catalog)
 
