@@ -30,7 +30,7 @@ from ..config import STATE_DIR, find_project_root
 from ..errors import AssetsError, LockError
 from ..project import Project
 from . import alerts, schedules, sensors
-from .lateness import source_states, waiting
+from .lateness import SourceState, source_states, waiting
 from .store import AutomationStore, Decision
 
 if TYPE_CHECKING:
@@ -191,13 +191,20 @@ class Daemon:
         self.deferred = []
         requests += self._due_schedules(config.schedules, now, config.daemon.interval)
         requests += self._http_requests()
+        requests += self._resumed(held)
         if config.daemon.sensors:
             requests += self._sensor_requests(project, statuses)
+            requests += self._table_requests(project, states)
         if config.daemon.freshness:
             targets = sensors.overdue_targets(project.graph, statuses)
             if targets:
                 why = ", ".join(sorted({c for cs in targets.values() for c in cs}))
-                requests.append(RunRequest("freshness", f"overdue: {why}", names=tuple(targets)))
+                # Built even if the engine, on the wall clock, thinks them fresh (a --now clock).
+                requests.append(
+                    RunRequest(
+                        "freshness", f"overdue: {why}", names=tuple(targets), stale_only=False
+                    )
+                )
         if events:
             self._send(config.alerts, events, project=config.name)
 
@@ -266,6 +273,37 @@ class Daemon:
             )
         return found
 
+    def _table_requests(self, project: Project, states: list[SourceState]) -> list[RunRequest]:
+        loads = {s.name: s.last_changed for s in states if s.kind == "table" and s.last_changed}
+        before = self.store.json_state("sensor:tables") or {}
+        if loads != before:
+            self.store.set_json_state("sensor:tables", loads)
+        found = []
+        for name in sensors.table_loads(before, loads):
+            readers = list(next(s.readers for s in states if s.name == name))
+            targets = set(readers) | project.graph.descendants_of(readers)
+            self._decide("sensor", name, "loaded")
+            if targets:
+                found.append(
+                    RunRequest(
+                        "sensor:tables",
+                        f"table loaded: {name}",
+                        names=tuple(project.graph.order(targets)),
+                        stale_only=False,
+                    )
+                )
+        return found
+
+    def _resumed(self, held: Mapping[str, list[str]]) -> list[RunRequest]:
+        """Assets that waited for a late source that is now on time: build them now."""
+        waited: dict[str, list[str]] = self.store.json_state("waiting") or {}
+        resumed = sorted(n for n in waited if n not in held)
+        if not resumed:
+            return []
+        self.store.set_json_state("waiting", {n: s for n, s in waited.items() if n in held})
+        sources = ", ".join(sorted({s for n in resumed for s in waited[n]}))
+        return [RunRequest("sensor:arrived", f"on time again: {sources}", names=tuple(resumed))]
+
     def _validate_selection(self, selection: tuple[str, ...]) -> None:
         if self._graph_select is not None and selection:
             self._graph_select(selection)
@@ -295,8 +333,12 @@ class Daemon:
             return
         if request.stale_only:
             chosen = {n for n in chosen if statuses[n].is_stale}
-        for name in graph.order(chosen & set(held)):
+        waits = graph.order(chosen & set(held))
+        for name in waits:
             self._decide("waiting", name, "not built", f"source {', '.join(held[name])} is late")
+        if waits:
+            waited = self.store.json_state("waiting") or {}
+            self.store.set_json_state("waiting", waited | {n: held[n] for n in waits})
         names = graph.order(chosen - set(held))
         if not names:
             self._decide("run", request.trigger, "nothing to do", request.reason)

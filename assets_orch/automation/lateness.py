@@ -213,8 +213,7 @@ def warehouse_table_times(project: Project) -> TableTimes:
             for name, cfg in tables:
                 sql = cfg.query or f"SELECT max({_quote(cfg.loaded_at or '')}) FROM {_qname(name)}"
                 try:
-                    row = con.execute(sql).fetchone()
-                    out[name] = to_epoch(row[0] if row else None)
+                    out[name] = _load_time(con, sql)
                 except Exception as e:  # noqa: BLE001 - any DuckDB error: report, never crash
                     out[name] = "cannot read its load time: " + str(e).strip().splitlines()[0]
         finally:
@@ -222,6 +221,16 @@ def warehouse_table_times(project: Project) -> TableTimes:
         return out
 
     return read
+
+
+def _load_time(con: Any, sql: str) -> float | None:
+    # epoch() inside DuckDB: timestamps with time zone need no Python time zone package;
+    # a query that returns a number (already epoch seconds) is converted here instead.
+    try:
+        row = con.execute(f"SELECT epoch(q.t) FROM ({sql}) AS q(t)").fetchone()
+    except Exception:  # noqa: BLE001 - not a timestamp or date
+        row = con.execute(sql).fetchone()
+    return to_epoch(row[0] if row else None)
 
 
 def to_epoch(value: Any) -> float | None:

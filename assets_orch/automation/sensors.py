@@ -9,6 +9,9 @@ tick; the daemon turns their answers into runs.
 - **upstream**: an asset that opted in with ``on: [upstream]`` is stale because an
   upstream was rebuilt outside its selection (``upstream changed: X``) → it, and its
   stale downstream that also opted in.
+- **tables**: a declared warehouse table source (``loaded_at`` or ``query``) was loaded
+  again since the last tick → its readers and everything downstream (rebuilt even if
+  not stale: staleness cannot see inside a table it does not produce).
 - **freshness**: an asset past its freshness policy → it and its stale upstreams.
 
 An asset whose last attempt failed is not rebuilt by a sensor again and again on the
@@ -50,6 +53,19 @@ def source_changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[
         else:
             changes[pattern] = "changed"
     return changes
+
+
+def table_loads(before: Mapping[str, float], now: Mapping[str, float | None]) -> list[str]:
+    """Tables loaded since the last tick (a table seen for the first time is a baseline).
+
+    >>> table_loads({"raw.orders": 1.0, "raw.items": 5.0}, {"raw.orders": 2.0, "raw.items": 5.0})
+    ['raw.orders']
+    """
+    return sorted(
+        name
+        for name, when in now.items()
+        if when is not None and name in before and when > before[name]
+    )
 
 
 def _failed(status: AssetStatus) -> bool:

@@ -126,7 +126,7 @@ def daemon(
             return
         stamp = datetime.fromtimestamp(decision.at).strftime("%Y-%m-%d %H:%M:%S")
         colour = _COLOURS.get(decision.action, "white")
-        out.print(f"[bright_black]{stamp}[/] [{colour}]{escape(str(decision))}[/]")
+        out.print(f"[bright_black]{stamp}[/] [{colour}]{escape(str(decision))}[/]", soft_wrap=True)
 
     with _cancel_on_signals() as cancel:
         runner = Daemon(ctx.project_dir, cancel=cancel, on_decision=show, threads=threads)
@@ -223,4 +223,4 @@ def decisions(ctx: Context, limit: int, run_id: str | None, as_json: bool) -> No
         return
     for d in found:
         stamp = datetime.fromtimestamp(d.at).strftime("%Y-%m-%d %H:%M:%S")
-        out.print(f"[bright_black]{stamp}[/] {escape(str(d))}")
+        out.print(f"[bright_black]{stamp}[/] {escape(str(d))}", soft_wrap=True)
