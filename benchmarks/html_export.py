@@ -137,7 +137,7 @@ def bench(n: int, materialize: bool) -> dict[str, float]:
 
 
 def screenshot(out: Path) -> None:
-    """Export the example shop project, built, and screenshot its index page."""
+    """Export the example shop project, built then edited, and screenshot its index page."""
     from playwright.sync_api import sync_playwright
 
     from assets_orch.html import export_catalog
@@ -152,6 +152,9 @@ def screenshot(out: Path) -> None:
             check=True,
             capture_output=True,
         )
+        # An edit after the build, so the picture shows stale assets and their reasons.
+        with (root / "models" / "staging" / "stg_payments.sql").open("a") as fh:
+            fh.write("where amount is not null\n")
         site = Path(tmp) / "site"
         export_catalog(Project.load(root), site)
         with sync_playwright() as p:
@@ -159,7 +162,7 @@ def screenshot(out: Path) -> None:
                 executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
             )
             page = browser.new_page(viewport={"width": 1100, "height": 640})
-            page.goto((site / "index.html").as_uri() + "#q=orders")
+            page.goto((site / "index.html").as_uri())
             page.wait_for_function("window.__catalogReady !== undefined")
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), type="png")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from . import model, pages, search_index, svg
-from .writer import SiteWriter, prepare_directory
+from .writer import SiteWriter, content_hash, prepare_directory
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -147,18 +147,14 @@ def _pictures(state: _Export) -> None:
                 "see the upstream and downstream lists."
             )
         else:
-            near_pic = svg.Picture(
-                f"lineage/{slug}.1.svg", svg.dot_source(near, state.statuses, url_for)
-            )
+            near_pic = svg.picture(f"lineage/{slug}.1.svg", near, state.statuses, url_for)
             planned.append(near_pic)
             if set(wide.nodes) == set(near.nodes):
                 wide_note = "Nothing more within two hops."
             elif svg.size(wide) > svg.MAX_PICTURE_NODES:
                 wide_note = f"Two hops reach {len(wide.nodes) - 1} assets: too many to draw."
             else:
-                wide_pic = svg.Picture(
-                    f"lineage/{slug}.2.svg", svg.dot_source(wide, state.statuses, url_for)
-                )
+                wide_pic = svg.picture(f"lineage/{slug}.2.svg", wide, state.statuses, url_for)
                 planned.append(wide_pic)
         state.pictures[name] = model.Pictures(
             f"../{near_pic.path}" if near_pic else None,
@@ -173,7 +169,7 @@ def _pictures(state: _Export) -> None:
             target = state.slugs.get(name)
             return f"assets/{target}.html" if target else None
 
-        planned.append(svg.Picture("graph.svg", svg.dot_source(hood, state.statuses, root_url)))
+        planned.append(svg.picture("graph.svg", hood, state.statuses, root_url))
         state.summary.whole_graph = True
     writer = state.writer
     todo = [p for p in planned if not writer.is_current(p.path, p.digest)]
@@ -188,7 +184,10 @@ def _pictures(state: _Export) -> None:
 
 
 def _asset_pages(state: _Export) -> None:
+    """Render the page of every asset whose inputs changed since the last export."""
     project = state.project
+    assert state.site is not None
+    shared = f"{pages.templates_key()}\n{state.site.project}\n{state.site.version}"
     for name in state.names:
         page = model.asset_page(
             project,
@@ -200,9 +199,13 @@ def _asset_pages(state: _Export) -> None:
             state.now,
         )
         state.pages.append(page)
+        digest = content_hash(f"{shared}\n{page!r}")
+        if state.writer.is_current(page.href, digest):
+            state.writer.keep(page.href, digest)
+            continue
         html = pages.render("asset.html", page=page, site=state.site, root="../", nav="assets")
-        if state.writer.write(page.href, html):
-            state.summary.pages_written += 1
+        state.writer.write(page.href, html, digest=digest)
+        state.summary.pages_written += 1
 
 
 def _index(state: _Export) -> None:

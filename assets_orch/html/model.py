@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup
-
 from ..durations import format_duration
+from ..records import FAILURE_STATUSES
 from ..staleness import FRESHNESS, UPSTREAM_CHANGED, UPSTREAM_STALE
-from .highlight import highlight
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -176,7 +174,7 @@ class AssetPage:
     checks: tuple[CheckView, ...]
     history: tuple[HistoryRow, ...]
     chart: tuple[Bar, ...]
-    code: Markup
+    code: str  # highlighted by the template
     language: str
     pictures: Pictures
 
@@ -222,8 +220,9 @@ def asset_page(
         st = statuses.get(name)
         return Link(name, f"{target}.html" if target else None, st.state if st else None)
 
-    latest_error = next((m.error for m in history if m.error and m.status != "success"), None)
-    failed_now = status.state == "failed"
+    # The error of the latest attempt, when that attempt failed (skips don't count).
+    attempts = [m for m in history if m.status == "success" or m.status in FAILURE_STATUSES]
+    last_error = attempts[0].error if attempts and attempts[0].status != "success" else None
     return AssetPage(
         name=spec.name,
         slug=exported[spec.name],
@@ -238,7 +237,7 @@ def asset_page(
         materialized=spec.meta.materialized,
         freshness=_freshness(spec, status, now),
         last=last,
-        last_error=latest_error if failed_now else None,
+        last_error=last_error,
         upstreams=tuple(link(u) for u in project.graph.upstreams[spec.name]),
         downstreams=tuple(link(d) for d in project.graph.downstreams[spec.name]),
         sources=spec.sources,
@@ -246,7 +245,7 @@ def asset_page(
         checks=_checks(spec, catalog.latest_checks(spec.name)),
         history=tuple(_history_row(m) for m in history),
         chart=chart(history),
-        code=highlight(_code(project, spec), spec.kind),
+        code=_code(project, spec),
         language=spec.kind,
         pictures=pictures,
     )
@@ -405,7 +404,7 @@ def runs(catalog: Catalog, exported: Mapping[str, str], limit: int = RUNS_LIMIT)
         failures = []
         if run.status != "success":
             for m in catalog.materializations_of_run(run.run_id):
-                if m.status in ("failed", "timed_out", "interrupted"):
+                if m.status in FAILURE_STATUSES:
                     first = (m.error or m.status).strip().splitlines()
                     target = exported.get(m.asset)
                     href = f"assets/{target}.html" if target else None

@@ -8,11 +8,14 @@ site's own files, nothing inline, no network.
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from .highlight import highlight
 from .model import duration, iso, when
+from .writer import content_hash
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -32,8 +35,17 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(csp=CSP)
-    env.filters.update(iso=iso, when=when, duration=duration, number=_number)
+    env.filters.update(iso=iso, when=when, duration=duration, number=_number, highlight=highlight)
     return env
+
+
+@cache
+def templates_key() -> str:
+    """Hash of every template: part of each page's input hash, so that a new
+    version of the templates rewrites the pages."""
+    folder = resources.files("assets_orch.html") / "templates"
+    parts = sorted((f.name, f.read_bytes()) for f in folder.iterdir() if f.name.endswith(".html"))
+    return content_hash(repr(parts))
 
 
 def render(template: str, **context: Any) -> str:
