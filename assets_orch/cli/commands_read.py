@@ -31,10 +31,7 @@ def init(directory: Path) -> None:
 @pass_ctx
 def list_(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
     """List assets with their kind, upstreams and sources (optionally a SELECTION)."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from .render import out, print_json
+    from .render import Grid, out, print_json
 
     project = ctx.load()
     chosen = project.graph.order(project.graph.select(selection))
@@ -42,19 +39,17 @@ def list_(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         print_json([s.to_json() for s in specs])
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("asset", "kind", "path", "upstreams", "sources", "tags"):
-        table.add_column(col)
+    grid = Grid(("asset", "kind", "path", "upstreams", "sources", "tags"))
     for s in specs:
-        table.add_row(
-            escape(s.name),
+        grid.add_row(
+            s.name,
             s.kind,
-            escape(s.path),
-            escape(", ".join(s.upstreams)),
-            escape(", ".join(s.sources)),
-            escape(", ".join(s.meta.tags)),
+            s.path,
+            ", ".join(s.upstreams),
+            ", ".join(s.sources),
+            ", ".join(s.meta.tags),
         )
-    out.print(table)
+    grid.print()
     out.print(f"{len(specs)} asset(s)")
 
 
@@ -65,7 +60,7 @@ def list_(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
 @pass_ctx
 def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: bool) -> None:
     """Show each asset's state (fresh, stale, missing, failed) and why."""
-    from .render import out, print_json, status_counts, status_table
+    from .render import out, print_json, status_counts, status_grid
 
     project = ctx.load()
     statuses = project.status()
@@ -81,7 +76,7 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
             "[yellow]note:[/] the warehouse is busy (a run is going on); "
             "table presence is taken from the catalog"
         )
-    out.print(status_table(chosen))
+    status_grid(chosen).print()
     out.print(f"\n{len(chosen)} asset(s): {status_counts(chosen) or 'none'}")
 
 

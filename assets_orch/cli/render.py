@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from ..execution import Event, RunResult
@@ -80,20 +83,93 @@ def rows_text(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def status_table(statuses: list[AssetStatus]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("asset", "state", "why", "last materialized", "rows"):
-        table.add_column(col, justify="right" if col == "rows" else "left")
+Cell = tuple[str, str | None]  # plain text, rich style
+
+
+class Grid:
+    """Rows of one-line cells under column headers, printed exactly as rich prints a
+    ``Table(box=None, pad_edge=False, header_style="bold")`` of them.
+
+    Rich lays a Table out cell by cell, at about 0.2 ms a cell: 8 s for ``status`` at
+    10,000 assets. When every cell is one line of printable text and the columns fit
+    the console width, that layout is only padding, done here (the same characters;
+    styles become spans of one Text). Otherwise the rich Table does it (wrapping).
+    """
+
+    def __init__(self, columns: Iterable[str], *, right: Iterable[str] = ()) -> None:
+        self.columns = list(columns)
+        right_aligned = set(right)
+        self.right = [c in right_aligned for c in self.columns]
+        self.rows: list[list[Cell]] = []
+
+    def add_row(self, *cells: str | Cell) -> None:
+        """Add a row; a cell is plain text, or (plain text, rich style)."""
+        self.rows.append([c if isinstance(c, tuple) else (c, None) for c in cells])
+
+    def table(self) -> Table:
+        """The same rows as a rich Table."""
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for col, right in zip(self.columns, self.right, strict=True):
+            table.add_column(col, justify="right" if right else "left")
+        for row in self.rows:
+            table.add_row(*(f"[{st}]{escape(t)}[/]" if st else escape(t) for t, st in row))
+        return table
+
+    def lines(self, width: int) -> list[list[Cell]] | None:
+        """Each printed line as cells with their padding, or None if rich must lay it out."""
+        rows: list[list[Cell]] = [[(c, "bold") for c in self.columns], *self.rows]
+        widths = [0] * len(self.columns)
+        for row in rows:
+            for i, (text, _) in enumerate(row):
+                if not text.isprintable():
+                    return None
+                widths[i] = max(widths[i], len(text) if text.isascii() else cell_len(text))
+        if sum(widths) + 2 * (len(widths) - 1) > width:
+            return None
+        last = len(widths) - 1
+        out_lines = []
+        for row in rows:
+            line: list[Cell] = []
+            for i, (text, style) in enumerate(row):
+                pad = " " * (widths[i] - (len(text) if text.isascii() else cell_len(text)))
+                left = "" if i == 0 else " "
+                right = "" if i == last else " "
+                if self.right[i]:
+                    line += [(left + pad, None), (text, style), (right, None)]
+                else:
+                    line += [(left, None), (text, style), (pad + right, None)]
+            out_lines.append(line)
+        return out_lines
+
+    def print(self, console: Console | None = None) -> None:
+        console = console or out
+        lines = self.lines(console.width)
+        if lines is None:
+            console.print(self.table())
+        elif console.color_system is None and not console.is_terminal:
+            console.file.write("".join(t for line in lines for t, _ in line + [("\n", None)]))
+            console.file.flush()
+        else:
+            text = Text()
+            for line in lines:
+                for t, style in line:
+                    text.append(t, style)
+                text.append("\n")
+            console.print(text, end="", no_wrap=True, crop=False, overflow="ignore")
+
+
+def status_grid(statuses: list[AssetStatus]) -> Grid:
+    grid = Grid(("asset", "state", "why", "last materialized", "rows"), right=("rows",))
     for st in statuses:
         reasons = "; ".join(str(r) for r in st.reasons) or "-"
-        table.add_row(
-            escape(st.name),
-            styled(st.state),
-            escape(reasons),
+        grid.add_row(
+            st.name,
+            (st.state.replace("_", " "), STATE_STYLE.get(st.state, "white")),
+            reasons,
             ago(st.last.ended_at if st.last else None),
             rows_text(st.last.row_count if st.last else None),
         )
-    return table
+    return grid
 
 
 def status_counts(statuses: list[AssetStatus]) -> str:
@@ -114,6 +190,10 @@ class Progress:
         self._status = out.status("", spinner="dots") if out.is_terminal else None
         if self._status:
             self._status.start()
+        # Piped and colourless, rich would write exactly the plain characters of a line that
+        # fits the width; writing them directly saves ~0.7 ms per asset on the thread that
+        # schedules the next builds.
+        self._plain = out.color_system is None and not out.is_terminal
 
     def __call__(self, event: Event) -> None:
         if event.kind == "started":
@@ -135,27 +215,38 @@ class Progress:
     def _line(self, event: Event) -> None:
         o = event.outcome
         assert o is not None
-        mark = SYMBOL.get(o.status, "?")
         style = STATE_STYLE.get(o.status, "white")
-        detail = []
+        parts: list[tuple[str, str | None]] = [
+            ("  ", None),
+            (SYMBOL.get(o.status, "?"), style),
+            (f" [{self.done}/{self.total}] {o.name}  ", None),
+            (o.status.replace("_", " "), style),
+        ]
+        detail: list[tuple[str, str | None]] = []
         if o.row_count is not None:
-            detail.append(f"{o.row_count:,} rows")
+            detail.append((f"{o.row_count:,} rows", None))
         if o.duration is not None:
-            detail.append(seconds(o.duration))
+            detail.append((seconds(o.duration), None))
         if o.attempts > 1:
-            detail.append(f"attempt {o.attempts}")
+            detail.append((f"attempt {o.attempts}", None))
         warn = [c for c in o.checks if c.status != "passed"]
         if warn:
-            detail.append(f"[yellow]{len(warn)} check warning(s)[/]")
-        text = f"  [{style}]{mark}[/] [{self.done}/{self.total}] {escape(o.name)}"
-        text += f"  [{style}]{o.status.replace('_', ' ')}[/]"
-        if detail:
-            text += "  " + "  ".join(detail)
+            detail.append((f"{len(warn)} check warning(s)", "yellow"))
+        for item in detail:
+            parts += [("  ", None), item]
         if o.skipped_because:
-            text += f"  [bright_black]({escape(o.skipped_because)})[/]"
-        out.print(text)
+            parts += [("  ", None), (f"({o.skipped_because})", "bright_black")]
+        self._print(parts)
         if o.first_error_line and o.status not in ("skipped", "not_started"):
-            out.print(f"      [red]{escape(o.first_error_line)}[/]")
+            self._print([("      ", None), (o.first_error_line, "red")])
+
+    def _print(self, parts: list[tuple[str, str | None]]) -> None:
+        plain = "".join(text for text, _ in parts)
+        if self._plain and plain.isprintable() and cell_len(plain) <= out.width:
+            out.file.write(plain + "\n")
+            out.file.flush()
+            return
+        out.print("".join(f"[{st}]{escape(t)}[/]" if st else escape(t) for t, st in parts))
 
     def stop(self) -> None:
         if self._status:
