@@ -108,7 +108,8 @@ def to_dot(
             attrs["target"] = "_top"
         dot.node(name, f"{name}\n[{state}]", **attrs)
     for asset, source in hood.sources:
-        node_id = source
+        # No colon in the id: Graphviz would read "file:x" in an edge as node "file", port x.
+        node_id = source.replace(":", "/", 1)
         kind, _, label = source.partition(":")
         dot.node(
             node_id,

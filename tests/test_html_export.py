@@ -379,3 +379,41 @@ def test_big_generated_project_exports(tmp_path: Path) -> None:
     assert len(index_rows(tmp_path / "site")) == 1000
     graph = parse(tmp_path / "site" / "graph.html")
     assert not graph.all("object")  # above the threshold: a message, not a picture
+
+
+def test_sources_are_boxes_of_their_own(shop_site: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ET.parse(shop_site / "lineage" / "stg_orders.1.svg").getroot()
+    nodes = {t.text for t in root.findall(".//svg:g[@class='node']/svg:title", ns)}
+    edges = {t.text for t in root.findall(".//svg:g[@class='edge']/svg:title", ns)}
+    assert "file/data/orders.csv" in nodes and "file" not in nodes
+    assert "file/data/orders.csv->stg_orders" in edges
+
+
+def test_column_lineage_appears_when_the_catalog_has_it(
+    built_shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assets_orch.catalog import Catalog
+
+    def column_lineage(self: Catalog, asset: str) -> dict[str, list[object]]:
+        if asset != "orders_daily":
+            return {}
+        return {
+            "order_date": ["int_orders_enriched.order_date"],
+            "revenue": [("int_orders_enriched", "order_total"), {"asset": "x", "column": "y"}],
+        }
+
+    monkeypatch.setattr(Catalog, "column_lineage", column_lineage, raising=False)
+    site = tmp_path / "site"
+    export_catalog(Project.load(built_shop), site)
+    page = parse(site / "assets" / "orders_daily.html")
+    assert "Computed from" in page.all_text
+    hrefs = {a["href"] for a in page.all("a")}
+    assert "int_orders_enriched.html#col-order_date" in hrefs
+    assert "int_orders_enriched.html#col-order_total" in hrefs
+    assert "x.y" in page.all_text  # not an asset of the project: named, not linked
+    check_links(site)
+    other = parse(site / "assets" / "stg_orders.html")
+    assert "Computed from" not in other.all_text
