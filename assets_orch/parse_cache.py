@@ -48,11 +48,21 @@ RACY_SECONDS = 2.0
 
 def cache_key() -> tuple[Any, ...]:
     """What every entry depends on besides its file: a change discards the whole cache."""
-    import sqlglot
-
     from .sql.fingerprint import FINGERPRINT_VERSION
 
-    return (CACHE_FORMAT, __version__, sqlglot.__version__, FINGERPRINT_VERSION)
+    return (CACHE_FORMAT, __version__, _sqlglot_version(), FINGERPRINT_VERSION)
+
+
+def _sqlglot_version() -> str:
+    """sqlglot's version without importing it (~0.1-0.3 s that a cached load never needs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sqlglot")
+    except PackageNotFoundError:  # not installed as a distribution: ask the module
+        import sqlglot
+
+        return str(sqlglot.__version__)
 
 
 @dataclass(frozen=True)

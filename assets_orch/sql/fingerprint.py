@@ -18,10 +18,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from sqlglot.errors import ErrorLevel
-
-from assets_orch.sql.parse import parse_query
-
+# sqlglot is imported by the functions that need it: the parse cache reads
+# FINGERPRINT_VERSION on every load, and a load with every file cached never parses.
 if TYPE_CHECKING:
     from sqlglot import exp
 
@@ -36,6 +34,8 @@ def normalized_sql(expression: exp.Expr) -> str:
     >>> normalized_sql(parse_one("select Amount /* usd */ from Orders", read="duckdb"))
     'SELECT amount FROM orders'
     """
+    from sqlglot.errors import ErrorLevel
+
     return expression.sql(
         dialect="duckdb",
         normalize=True,
@@ -57,4 +57,6 @@ def fingerprint_sql(query: str, dialect: str = "duckdb") -> str:
     >>> len(fingerprint_sql("select 1"))
     64
     """
+    from assets_orch.sql.parse import parse_query
+
     return fingerprint_expression(parse_query(query, path="<sql>", dialect=dialect).expression)
