@@ -417,3 +417,22 @@ def test_column_lineage_appears_when_the_catalog_has_it(
     check_links(site)
     other = parse(site / "assets" / "stg_orders.html")
     assert "Computed from" not in other.all_text
+
+
+def test_without_graphviz_the_error_says_how_to_fix_it(
+    built_shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assets_orch.html.svg as svg_module
+
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: None)
+    result = Cli(built_shop)("catalog", "export", str(tmp_path / "site"), expect=2)
+    assert "Graphviz" in result.output and "apt-get install graphviz" in result.output
+
+
+def test_an_empty_project_exports(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    (root / "models").mkdir(parents=True)
+    (root / "assets.toml").write_text('name = "empty"\n')
+    summary = export_catalog(Project.load(root), tmp_path / "site")
+    assert summary.assets == 0 and index_rows(tmp_path / "site") == []
+    check_links(tmp_path / "site")
