@@ -73,9 +73,13 @@ CREATE TABLE IF NOT EXISTS check_results (
 CREATE INDEX IF NOT EXISTS checks_asset ON check_results (asset, checked_at);
 """
 
+# Columns added after the first release: (table, column, declaration), added on open.
+ADDED_COLUMNS = (("materializations", "partition", "TEXT"),)
+
 _MAT_COLUMNS = (
     "id, run_id, asset, attempt, status, started_at, ended_at, row_count, columns, "
-    "code_fingerprint, upstream_versions, source_versions, data_version, error, traceback"
+    "code_fingerprint, upstream_versions, source_versions, data_version, error, traceback, "
+    "partition"
 )
 
 
@@ -96,6 +100,7 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         dv,
         err,
         tb,
+        partition,
     ) = tuple(row)
     return MaterializationRecord(
         id=mid,
@@ -113,6 +118,7 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         data_version=dv,
         error=err,
         traceback=tb,
+        partition=partition,
     )
 
 
@@ -162,6 +168,14 @@ class Catalog:
         with self._lock:
             # executescript commits on its own; every statement is idempotent.
             self._conn.executescript(SCHEMA)
+            for table, column, declaration in ADDED_COLUMNS:
+                present = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            self._conn.execute(
+                "CREATE INDEX IF NOT EXISTS mat_partition ON materializations "
+                "(asset, partition, started_at)"
+            )
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -243,32 +257,44 @@ class Catalog:
         self._insert_mat(record)
 
     def _insert_mat(self, r: MaterializationRecord) -> None:
+        self.save_materializations([r])
+
+    def save_materializations(self, records: Iterable[MaterializationRecord]) -> None:
+        """Insert or replace several attempts in one transaction (partitions of a batch)."""
         with self._write() as c:
-            c.execute(
-                f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    r.id,
-                    r.run_id,
-                    r.asset,
-                    r.attempt,
-                    r.status,
-                    r.started_at,
-                    r.ended_at,
-                    r.row_count,
-                    json.dumps([list(c) for c in r.columns]),
-                    r.code_fingerprint,
-                    json.dumps(r.upstream_versions, sort_keys=True),
-                    json.dumps(r.source_versions, sort_keys=True),
-                    r.data_version,
-                    r.error,
-                    r.traceback,
-                ),
-            )
-            self._update_state(c, r)
+            for r in records:
+                self._insert_one(c, r)
+
+    @classmethod
+    def _insert_one(cls, c: sqlite3.Connection, r: MaterializationRecord) -> None:
+        c.execute(
+            f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.id,
+                r.run_id,
+                r.asset,
+                r.attempt,
+                r.status,
+                r.started_at,
+                r.ended_at,
+                r.row_count,
+                json.dumps([list(col) for col in r.columns]),
+                r.code_fingerprint,
+                json.dumps(r.upstream_versions, sort_keys=True),
+                json.dumps(r.source_versions, sort_keys=True),
+                r.data_version,
+                r.error,
+                r.traceback,
+                r.partition,
+            ),
+        )
+        cls._update_state(c, r)
 
     @staticmethod
     def _update_state(c: sqlite3.Connection, r: MaterializationRecord) -> None:
+        if r.partition is not None:
+            return  # partition state lives in ranges (partitions/store.py), not here
         if r.status == SUCCESS:
             c.execute(
                 "INSERT INTO asset_state (asset, last_success_id, last_status, last_error) "
@@ -297,7 +323,7 @@ class Catalog:
         with self._write() as c:
             c.executemany(
                 f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, ?, NULL)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, ?, NULL, ?)",
                 [
                     (
                         r.id,
@@ -309,6 +335,7 @@ class Catalog:
                         r.ended_at,
                         r.code_fingerprint,
                         r.error,
+                        r.partition,
                     )
                     for r in rows
                 ],

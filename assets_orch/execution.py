@@ -7,6 +7,10 @@ asset is interrupted inside DuckDB; a Python asset past its timeout is abandoned
 (it can never commit). Ctrl-C / SIGTERM cancels running queries and records the run
 as cancelled. Every attempt is recorded in the catalog; events go to ``on_event`` so
 that the CLI can draw progress (this module never prints).
+
+The unit of work is a :class:`~assets_orch.units.Unit`: a whole asset, or a batch of
+partitions of a partitioned asset (written in one transaction, recorded as one
+materialization per partition; see docs/partitions.md).
 """
 
 from __future__ import annotations
@@ -35,15 +39,18 @@ from .records import (
     MaterializationRecord,
 )
 from .staleness import AssetStatus, asset_reasons
+from .units import ReadyQueue, Unit, WorkPlan
 from .warehouse import BuildCancelled, ChecksFailed
 
 if TYPE_CHECKING:
     from .catalog import Catalog
     from .config import Defaults
     from .graph import AssetGraph
+    from .partitions.runtime import PartitionRuntime
+    from .partitions.tables import BatchResult
     from .specs import AssetSpec
     from .staleness import WarehouseView
-    from .warehouse import BuildResult, Warehouse
+    from .warehouse import Warehouse
 
 UNCHANGED = "unchanged"  # --stale: upstream rebuilt with identical data (early cutoff)
 NOT_STARTED = "not_started"
@@ -65,11 +72,15 @@ class RunOptions:
     fail_fast: bool = False
     trigger: str = "manual"
     selection: str = ""
+    full_refresh: bool = False  # incremental assets: rebuild instead of appending
 
 
 @dataclass
 class AssetOutcome:
-    """How one asset ended in a run."""
+    """How one unit (an asset, or a batch of its partitions) ended in a run.
+
+    ``name`` is the unit id: the asset name, or ``asset[partition key or range]``.
+    """
 
     name: str
     status: str
@@ -81,6 +92,14 @@ class AssetOutcome:
     traceback: str | None = None
     skipped_because: str | None = None
     checks: tuple[Any, ...] = ()
+    partition: str | None = None
+    partitions: int | None = None  # how many partitions the batch held
+    appended: int | None = None  # incremental assets: rows added by this build
+
+    @property
+    def asset(self) -> str:
+        """The asset's name (``name`` without the partition)."""
+        return self.name.split("[", 1)[0] if self.partition is not None else self.name
 
     @property
     def duration(self) -> float | None:
@@ -94,7 +113,10 @@ class AssetOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name,
+            "name": self.asset,
+            "partition": self.partition,
+            "partitions": self.partitions,
+            "appended": self.appended,
             "status": self.status,
             "attempts": self.attempts,
             "started_at": self.started_at,
@@ -161,6 +183,7 @@ class Event:
 @dataclass
 class _Task:
     spec: AssetSpec
+    unit: Unit
     thread: threading.Thread | None = None
     cursor: Any = None
     started: float = 0.0
@@ -187,6 +210,7 @@ class Engine:
         on_event: Callable[[Event], None] | None = None,
         log_path: os.PathLike[str] | None = None,
         cancel: threading.Event | None = None,
+        partitions: PartitionRuntime | None = None,
     ) -> None:
         self.graph = graph
         self.catalog = catalog
@@ -198,6 +222,8 @@ class Engine:
         self.options = options
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
+        self.partitions = partitions
+        self._units: dict[str, Unit] = {}
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
 
@@ -205,7 +231,13 @@ class Engine:
 
     def run(self, names: list[str], *, run_id: str | None = None) -> RunResult:
         """Materialize ``names`` (any order; lineage order is enforced)."""
+        return self.run_plan(WorkPlan.of_assets(self.graph, names), run_id=run_id)
+
+    def run_plan(self, plan: WorkPlan, *, run_id: str | None = None) -> RunResult:
+        """Run every unit of ``plan``; a unit starts once the units it waits for succeeded."""
         run_id = run_id or new_run_id()
+        self._units = {u.id: u for u in plan.units}
+        names = plan.ids
         started = time.time()
         self.catalog.start_run(
             run_id,
@@ -214,12 +246,12 @@ class Engine:
             pid=os.getpid(),
         )
         self._write_log(
-            f"run {run_id} started: {len(names)} asset(s), trigger "
+            f"run {run_id} started: {len(names)} unit(s), trigger "
             f"{self.options.trigger}, selection '{self.options.selection}'"
         )
         outcomes: dict[str, AssetOutcome] = {}
         try:
-            self._schedule(run_id, self.graph.order(names), outcomes)
+            self._schedule(run_id, plan, outcomes)
             status = self._run_status(outcomes)
         except KeyboardInterrupt:
             self._cancel_all(run_id, outcomes)
@@ -227,11 +259,9 @@ class Engine:
         finally:
             ended = time.time()
             for name in names:
-                outcomes.setdefault(name, AssetOutcome(name, NOT_STARTED))
+                outcomes.setdefault(name, self._outcome(name, NOT_STARTED))
             self._record_not_built(run_id, outcomes)
-            result = RunResult(
-                run_id, status, {n: outcomes[n] for n in self.graph.order(names)}, started, ended
-            )
+            result = RunResult(run_id, status, {n: outcomes[n] for n in names}, started, ended)
             self.catalog.finish_run(run_id, status=status, counts=result.counts())
             self._write_log(f"run {run_id} {status}: {result.counts()}")
             if self._log:
@@ -240,10 +270,16 @@ class Engine:
 
     # ---- scheduling -------------------------------------------------------------------
 
-    def _schedule(self, run_id: str, order: list[str], outcomes: dict[str, AssetOutcome]) -> None:
-        in_plan = set(order)
-        waiting = {n: {u for u in self.graph.upstreams[n] if u in in_plan} for n in order}
-        pending = list(order)
+    def _schedule(self, run_id: str, plan: WorkPlan, outcomes: dict[str, AssetOutcome]) -> None:
+        order = plan.ids
+        waiting = {n: set(plan.deps.get(n, ())) for n in order}
+        self._downs = plan.downstreams()
+        self._plan = plan
+        self._ready = ReadyQueue(order)
+        for n in order:
+            if not waiting[n]:
+                self._ready.push(n)
+        pending = set(order)
         running: dict[str, _Task] = {}
         threads = max(1, self.options.threads)
         stop = False
@@ -251,15 +287,14 @@ class Engine:
             if self.cancel.is_set():
                 raise KeyboardInterrupt
             if not stop:
-                for name in list(pending):
-                    if len(running) >= threads:
-                        break
-                    if waiting[name]:
+                while self._ready and len(running) < threads:
+                    name = self._ready.pop()
+                    if name not in pending:
                         continue
-                    pending.remove(name)
+                    pending.discard(name)
                     if self._launch_or_settle(run_id, name, outcomes, running):
                         self._done(name, outcomes[name], pending, waiting, outcomes)
-            if stop and not running:
+            if (stop or not self._ready) and not running:
                 break
             self._drain(running, outcomes, pending, waiting, timeout=self._tick(running))
             self._enforce_timeouts(running, outcomes, pending, waiting)
@@ -281,28 +316,30 @@ class Engine:
         outcomes: dict[str, AssetOutcome],
         running: dict[str, _Task],
     ) -> bool:
-        """Start ``name``, or settle it without building; True when settled."""
-        spec = self.graph.specs[name]
+        """Start unit ``name``, or settle it without building; True when settled."""
+        unit = self._units[name]
+        spec = self.graph.specs[unit.asset]
+        partitioned = self.partitions.definitions if self.partitions else {}
         missing = [
             u
             for u in spec.upstreams
             if u not in outcomes
             and self.snapshot.data_version(u) is None
-            and self.warehouse_view.has(u) is not True
+            and (u in partitioned or self.warehouse_view.has(u) is not True)
         ]
-        if missing:
-            outcomes[name] = AssetOutcome(
-                name,
-                SKIPPED,
-                skipped_because=f"upstream {missing[0]} was never built (select it too: +{name})",
+        blocked = self._plan.blocked.get(name)
+        if missing or blocked:
+            because = blocked or (
+                f"upstream {missing[0]} was never built (select it too: +{unit.asset})"
             )
+            outcomes[name] = self._outcome(name, SKIPPED, skipped_because=because)
             return True
-        if self.options.stale_only and not self._still_stale(spec):
-            outcomes[name] = AssetOutcome(
+        if self.options.stale_only and not self._still_stale(unit, spec):
+            outcomes[name] = self._outcome(
                 name, UNCHANGED, skipped_because="upstreams rebuilt with identical data"
             )
             return True
-        task = _Task(spec)
+        task = _Task(spec, unit)
         timeout = spec.meta.timeout if spec.meta.timeout is not None else self.defaults.timeout
         task.started = time.monotonic()
         task.deadline = task.started + timeout if timeout else None
@@ -315,8 +352,10 @@ class Engine:
         task.thread.start()
         return False
 
-    def _still_stale(self, spec: AssetSpec) -> bool:
-        """Early cutoff: re-judge an asset once its upstreams in this run are done."""
+    def _still_stale(self, unit: Unit, spec: AssetSpec) -> bool:
+        """Early cutoff: re-judge a unit once its upstreams in this run are done."""
+        if unit.partitioned and self.partitions is not None:
+            return self.partitions.still_stale(unit, self.snapshot)
         return bool(
             asset_reasons(
                 spec, self.snapshot, self.source_versions, self.warehouse_view, time.time()
@@ -327,7 +366,7 @@ class Engine:
         self,
         running: dict[str, _Task],
         outcomes: dict[str, AssetOutcome],
-        pending: list[str],
+        pending: set[str],
         waiting: dict[str, set[str]],
         timeout: float,
     ) -> None:
@@ -353,7 +392,7 @@ class Engine:
         self,
         name: str,
         outcome: AssetOutcome,
-        pending: list[str],
+        pending: set[str],
         waiting: dict[str, set[str]],
         outcomes: dict[str, AssetOutcome],
     ) -> None:
@@ -365,27 +404,36 @@ class Engine:
             + (f" ({outcome.skipped_because})" if outcome.skipped_because else "")
         )
         if outcome.status in (SUCCESS, UNCHANGED):
-            for down in self.graph.downstreams[name]:
+            for down in self._downs.get(name, ()):
                 if down in waiting:
                     waiting[down].discard(name)
+                    if not waiting[down] and down in pending:
+                        self._ready.push(down)
             return
         cause = name if outcome.status != SKIPPED else (outcome.skipped_because or name)
-        for down in self.graph.order(self.graph.descendants(name)):
+        for down in self._plan.descendants(name, self._downs):
             if down in pending:
-                pending.remove(down)
+                pending.discard(down)
                 because = f"upstream {name} {outcome.status.replace('_', ' ')}"
                 if outcome.status == SKIPPED:
                     because = f"upstream {name} skipped"
-                skipped = AssetOutcome(down, SKIPPED, skipped_because=because)
+                skipped = self._outcome(down, SKIPPED, skipped_because=because)
                 outcomes[down] = skipped
                 self.on_event(Event("finished", down, outcome=skipped))
                 self._write_log(f"{down}: skipped ({because}; root cause {cause})")
+
+    def _outcome(self, name: str, status: str, **fields: Any) -> AssetOutcome:
+        unit = self._units.get(name)
+        if unit is not None and unit.partitioned:
+            fields.setdefault("partition", unit.key)
+            fields.setdefault("partitions", unit.size)
+        return AssetOutcome(name, status, **fields)
 
     def _enforce_timeouts(
         self,
         running: dict[str, _Task],
         outcomes: dict[str, AssetOutcome],
-        pending: list[str],
+        pending: set[str],
         waiting: dict[str, set[str]],
     ) -> None:
         now = time.monotonic()
@@ -400,7 +448,7 @@ class Engine:
                 with task.commit_lock:
                     task.abandoned.set()
                 del running[name]
-                outcome = AssetOutcome(
+                outcome = self._outcome(
                     name,
                     TIMED_OUT,
                     attempts=1,
@@ -444,23 +492,23 @@ class Engine:
         bad = {FAILED, TIMED_OUT, SKIPPED, NOT_STARTED, CANCELLED}
         return FAILED if any(o.status in bad for o in outcomes.values()) else SUCCESS
 
-    # ---- one asset --------------------------------------------------------------------
+    # ---- one unit ---------------------------------------------------------------------
 
     def _worker(self, run_id: str, task: _Task) -> None:
         if not hasattr(self, "_tasks"):
             self._tasks: dict[str, _Task] = {}
-        self._tasks[task.spec.name] = task
+        self._tasks[task.unit.id] = task
         try:
             outcome = self._build_with_retries(run_id, task)
         except BaseException as e:  # noqa: BLE001 - a worker must always report back
-            outcome = AssetOutcome(
-                task.spec.name,
+            outcome = self._outcome(
+                task.unit.id,
                 FAILED,
                 error=f"internal error: {e!r}",
                 traceback=traceback.format_exc(),
             )
         finally:
-            self._tasks.pop(task.spec.name, None)
+            self._tasks.pop(task.unit.id, None)
             if task.cursor is not None:
                 try:
                     task.cursor.close()
@@ -479,88 +527,163 @@ class Engine:
         return retries, delay
 
     def _build_with_retries(self, run_id: str, task: _Task) -> AssetOutcome:
-        spec = task.spec
+        spec, unit = task.spec, task.unit
         retries, delay = self._policy(spec)
         first_start = time.time()
         attempt = 0
         while True:
             attempt += 1
-            record = self._start_record(run_id, spec, attempt)
+            records = self._start_records(run_id, unit, spec, attempt)
             try:
-                result = self._build_once(task, record)
+                result = self._build_once(task, records)
             except BaseException as e:  # noqa: BLE001
                 status, message, tb = self._classify(task, e)
                 ended = time.time()
-                self.catalog.finish_materialization(
-                    replace(record, status=status, ended_at=ended, error=message, traceback=tb)
+                self.catalog.save_materializations(
+                    replace(r, status=status, ended_at=ended, error=message, traceback=tb)
+                    for r in records
                 )
                 checks = tuple(e.results) if isinstance(e, ChecksFailed) else ()
                 if checks:
-                    self._record_checks(run_id, record, checks)
+                    self._record_checks(run_id, records[0], checks)
                 retryable = status == FAILED and not self.cancel.is_set()
                 if retryable and attempt <= retries:
                     wait = delay * (2 ** (attempt - 1)) * (0.5 + random.random())
-                    self._events.put(("retrying", (spec.name, attempt + 1, message)))
+                    self._events.put(("retrying", (unit.id, attempt + 1, message)))
                     self._write_log(
-                        f"{spec.name}: attempt {attempt} failed, retrying in "
+                        f"{unit.id}: attempt {attempt} failed, retrying in "
                         f"{wait:.1f}s: {message.splitlines()[0] if message else ''}"
                     )
                     if self.cancel.wait(wait):
-                        return AssetOutcome(
-                            spec.name, CANCELLED, attempt, first_start, ended, error=message
+                        return self._outcome(
+                            unit.id,
+                            CANCELLED,
+                            attempts=attempt,
+                            started_at=first_start,
+                            ended_at=ended,
+                            error=message,
                         )
                     continue
-                return AssetOutcome(
-                    spec.name,
+                if unit.partitioned and self.partitions and status in (FAILED, TIMED_OUT):
+                    self.partitions.record_failure(unit, message)
+                return self._outcome(
+                    unit.id,
                     status,
-                    attempt,
-                    first_start,
-                    ended,
+                    attempts=attempt,
+                    started_at=first_start,
+                    ended_at=ended,
                     error=message,
                     traceback=tb,
                     checks=checks,
                 )
             ended = time.time()
+            if unit.partitioned:
+                return self._batch_succeeded(
+                    run_id, task, records, result, attempt, first_start, ended
+                )
+            build, appended = result
             final = replace(
-                record,
+                records[0],
                 status=SUCCESS,
                 ended_at=ended,
-                row_count=result.row_count,
-                columns=result.columns,
-                data_version=result.data_version,
+                row_count=build.row_count,
+                columns=build.columns,
+                data_version=build.data_version,
             )
             self.catalog.finish_materialization(final)
-            self._record_checks(run_id, record, result.checks)
+            self._record_checks(run_id, records[0], build.checks)
             self.snapshot.assets[spec.name] = AssetHistory(final, SUCCESS)
-            return AssetOutcome(
-                spec.name,
+            return self._outcome(
+                unit.id,
                 SUCCESS,
-                attempt,
-                first_start,
-                ended,
-                row_count=result.row_count,
-                checks=result.checks,
+                attempts=attempt,
+                started_at=first_start,
+                ended_at=ended,
+                row_count=build.row_count,
+                checks=build.checks,
+                appended=appended,
             )
+
+    def _batch_succeeded(
+        self,
+        run_id: str,
+        task: _Task,
+        records: list[MaterializationRecord],
+        batch: BatchResult,
+        attempt: int,
+        first_start: float,
+        ended: float,
+    ) -> AssetOutcome:
+        """Record each partition of a committed batch as its own materialization."""
+        assert self.partitions is not None
+        writes = {w.index: w for w in batch.partitions}
+        indices = range(task.unit.first or 0, (task.unit.last or 0) + 1)
+        finals = [
+            replace(
+                r,
+                status=SUCCESS,
+                ended_at=ended,
+                row_count=writes[i].row_count,
+                columns=batch.columns,
+                data_version=writes[i].data_version,
+            )
+            for i, r in zip(indices, records, strict=True)
+        ]
+        self.catalog.save_materializations(finals)
+        self._record_checks(run_id, records[0], batch.checks)
+        self.partitions.record_success(
+            task.unit, batch, self.partitions.consumed(task.unit, self.snapshot), self.snapshot
+        )
+        return self._outcome(
+            task.unit.id,
+            SUCCESS,
+            attempts=attempt,
+            started_at=first_start,
+            ended_at=ended,
+            row_count=sum(w.row_count for w in batch.partitions),
+            checks=batch.checks,
+        )
 
     def _classify(self, task: _Task, error: BaseException) -> tuple[str, str, str | None]:
         import duckdb
+
+        from .partitions.tables import PartitionRowsError
 
         if task.timed_out.is_set():
             limit = (task.deadline or 0) - task.started
             return TIMED_OUT, f"timed out after {limit:.0f}s", None
         if self.cancel.is_set() or isinstance(error, BuildCancelled | KeyboardInterrupt):
             return CANCELLED, "cancelled", None
-        if isinstance(error, ChecksFailed):
+        if isinstance(error, ChecksFailed | PartitionRowsError):
             return FAILED, str(error), None
         if isinstance(error, duckdb.Error):
             return FAILED, f"{type(error).__name__}: {error}", None
         return FAILED, f"{type(error).__name__}: {error}", traceback.format_exc()
 
-    def _start_record(self, run_id: str, spec: AssetSpec, attempt: int) -> MaterializationRecord:
-        record = MaterializationRecord(
-            id=uuid.uuid4().hex[:16],
+    def _unit_records(
+        self, unit: Unit, spec: AssetSpec, **fields: Any
+    ) -> list[MaterializationRecord]:
+        """One record for a whole asset; one per partition for a batch."""
+        if not unit.partitioned or self.partitions is None:
+            return [MaterializationRecord(id=uuid.uuid4().hex[:16], asset=spec.name, **fields)]
+        definition = self.partitions.definitions[unit.asset]
+        return [
+            MaterializationRecord(
+                id=uuid.uuid4().hex[:16],
+                asset=spec.name,
+                partition=definition.key(unit.static, index),
+                **fields,
+            )
+            for index in range(unit.first or 0, (unit.last or 0) + 1)
+        ]
+
+    def _start_records(
+        self, run_id: str, unit: Unit, spec: AssetSpec, attempt: int
+    ) -> list[MaterializationRecord]:
+        records = self._unit_records(
+            unit,
+            spec,
             run_id=run_id,
-            asset=spec.name,
             status=RUNNING,
             started_at=time.time(),
             attempt=attempt,
@@ -573,11 +696,12 @@ class Engine:
                 **{f: self.source_versions.get(f, "absent") for f in spec.file_sources},
             },
         )
-        self.catalog.start_materialization(record)
-        return record
+        self.catalog.save_materializations(records)
+        return records
 
-    def _build_once(self, task: _Task, record: MaterializationRecord) -> BuildResult:
-        spec = task.spec
+    def _build_once(self, task: _Task, records: list[MaterializationRecord]) -> Any:
+        """Build the unit: ``(BuildResult, appended rows or None)``, or a BatchResult."""
+        spec, unit, record = task.spec, task.unit, records[0]
         cursor = self.warehouse.cursor()
         task.cursor = cursor
         seed = (
@@ -593,6 +717,41 @@ class Engine:
 
         if task.timed_out.is_set() or self.cancel.is_set():
             raise BuildCancelled("not started")
+        if unit.partitioned:
+            from .partitions.tables import write_batch
+
+            assert self.partitions is not None and unit.last is not None
+            return write_batch(
+                self.warehouse,
+                cursor,
+                name=spec.name,
+                sql=spec.sql or "",
+                definition=self.partitions.definitions[unit.asset],
+                static=unit.static,
+                first=unit.first or 0,
+                last=unit.last,
+                materialization_ids={
+                    i: r.id
+                    for i, r in zip(range(unit.first or 0, unit.last + 1), records, strict=True)
+                },
+                checks=spec.meta.checks,
+                may_commit=may_commit,
+                now=time.time(),
+            )
+        if spec.kind == "sql" and spec.meta.incremental is not None:
+            from .partitions.tables import build_incremental
+
+            return build_incremental(
+                self.warehouse,
+                cursor,
+                name=spec.name,
+                sql=spec.sql or "",
+                cursor_column=spec.meta.incremental.cursor,
+                full=self.options.full_refresh,
+                materialization_id=record.id,
+                checks=spec.meta.checks,
+                may_commit=may_commit,
+            )
         if spec.kind == "sql":
             return self.warehouse.build_sql(
                 cursor,
@@ -603,7 +762,7 @@ class Engine:
                 checks=spec.meta.checks,
                 version_seed=seed,
                 may_commit=may_commit,
-            )
+            ), None
         assert spec.func is not None
         args = {p: self.warehouse.relation(cursor, self.graph.resolve(p)) for p in spec.params}
         value = spec.func(**args)
@@ -615,7 +774,7 @@ class Engine:
             checks=spec.meta.checks,
             version_seed=seed,
             may_commit=may_commit,
-        )
+        ), None
 
     # ---- records ----------------------------------------------------------------------
 
@@ -640,35 +799,41 @@ class Engine:
         )
 
     def _record_final(self, task: _Task, outcome: AssetOutcome) -> None:
-        record = MaterializationRecord(
-            id=uuid.uuid4().hex[:16],
+        records = self._unit_records(
+            task.unit,
+            task.spec,
             run_id="",
-            asset=task.spec.name,
             status=outcome.status,
             started_at=outcome.started_at or time.time(),
             ended_at=outcome.ended_at,
             code_fingerprint=task.spec.fingerprint,
             error=outcome.error,
         )
+        if task.unit.partitioned and self.partitions is not None:
+            self.partitions.record_failure(task.unit, outcome.error)
         self._pending_final = getattr(self, "_pending_final", [])
-        self._pending_final.append(record)
+        self._pending_final.extend(records)
 
     def _record_not_built(self, run_id: str, outcomes: dict[str, AssetOutcome]) -> None:
         now = time.time()
-        rows = [
-            MaterializationRecord(
-                id=uuid.uuid4().hex[:16],
+        rows = []
+        for uid, o in outcomes.items():
+            if not (
+                o.status in (SKIPPED, NOT_STARTED) or (o.status == CANCELLED and not o.attempts)
+            ):
+                continue
+            unit = self._units.get(uid) or Unit(o.asset)
+            spec = self.graph.specs[unit.asset]
+            rows += self._unit_records(
+                unit,
+                spec,
                 run_id=run_id,
-                asset=o.name,
                 status=o.status,
                 started_at=o.started_at or now,
                 ended_at=now,
-                code_fingerprint=self.graph.specs[o.name].fingerprint,
+                code_fingerprint=spec.fingerprint,
                 error=o.skipped_because or o.error,
             )
-            for o in outcomes.values()
-            if o.status in (SKIPPED, NOT_STARTED) or (o.status == CANCELLED and not o.attempts)
-        ]
         self.catalog.record_skipped(rows)
         for record in getattr(self, "_pending_final", []):
             self.catalog.finish_materialization(replace(record, run_id=run_id))

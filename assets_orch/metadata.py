@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -88,7 +90,8 @@ class CheckSpec(Strict):
         if self.kind == "accepted_values":
             return f"accepted_values({self.columns[0]})"
         if self.kind == "row_count":
-            bounds = [f"{k}={v}" for k, v in (("min", self.min), ("max", self.max)) if v is not None]
+            limits = (("min", self.min), ("max", self.max))
+            bounds = [f"{k}={v}" for k, v in limits if v is not None]
             return f"row_count({', '.join(bounds)})"
         return f"{self.kind}({self.sql})"
 
@@ -114,6 +117,26 @@ class FreshnessPolicy(Strict):
         return None if value is None else parse_duration(value)
 
 
+class IncrementalPolicy(Strict):
+    """``incremental: {cursor: updated_at}``: append only rows past the table's max cursor."""
+
+    cursor: str
+
+
+def _moment(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    from .partitions.definition import parse_moment
+
+    parse_moment(str(value))  # a ValueError names the expected forms
+    return str(value)
+
+
+_DIMENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class AssetMeta(Strict):
     """Everything an asset may declare about itself besides its query or function."""
 
@@ -129,6 +152,55 @@ class AssetMeta(Strict):
     timeout: float | None = None
     checks: tuple[CheckSpec, ...] = ()
     on: tuple[Literal["upstream"], ...] = ()
+    # Partitions (docs/partitions.md): a time column with a grain and a span, and/or
+    # static dimensions {column: [values]}; or an incremental cursor for appends.
+    partitioned_by: str | None = None
+    grain: Literal["hour", "day", "week", "month"] | None = None
+    start: str | None = None
+    end: str | None = None
+    partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    batch_size: int | None = Field(default=None, ge=1)
+    incremental: IncrementalPolicy | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _moment(cls, value: Any) -> Any:
+        return _moment(value)
+
+    @field_validator("partitions", mode="before")
+    @classmethod
+    def _static_dims(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = []
+        for name, values in value.items():
+            if not _DIMENSION.match(str(name)):
+                raise ValueError(f"dimension '{name}' must be a column name")
+            items = values if isinstance(values, list | tuple) else [values]
+            if not items:
+                raise ValueError(f"dimension '{name}' has no values")
+            texts = [str(v) for v in items]
+            if len(set(texts)) != len(texts):
+                raise ValueError(f"dimension '{name}' lists a value twice")
+            out.append((str(name), tuple(texts)))
+        return out
+
+    @model_validator(mode="after")
+    def _partitioning(self) -> AssetMeta:
+        if self.partitioned_by is None:
+            stray = [k for k in ("grain", "start", "end") if getattr(self, k) is not None]
+            if stray:
+                raise ValueError(f"'{stray[0]}' needs 'partitioned_by: <time column>'")
+        elif self.grain is None or self.start is None:
+            raise ValueError("partitioned_by needs 'grain' (hour, day, week, month) and 'start'")
+        partitioned = self.partitioned_by is not None or bool(self.partitions)
+        if partitioned and self.incremental is not None:
+            raise ValueError("an asset is either partitioned or incremental, not both")
+        if (partitioned or self.incremental) and self.materialized == "view":
+            raise ValueError("partitioned and incremental assets are tables, not views")
+        if self.batch_size is not None and not partitioned:
+            raise ValueError("'batch_size' applies to partitioned assets")
+        return self
 
     @field_validator("tags", "deps", "on", mode="before")
     @classmethod
@@ -147,10 +219,19 @@ class AssetMeta(Strict):
 
         Description, owner and tags are left out: editing them never makes an asset stale.
         """
-        relevant = {
+        relevant: dict[str, Any] = {
             "materialized": self.materialized,
             "checks": [c.model_dump(mode="json") for c in self.checks],
         }
+        # Only when set, so that unpartitioned assets keep their fingerprints.
+        if self.partitioned_by is not None or self.partitions:
+            relevant["partitioning"] = [
+                self.partitioned_by,
+                self.grain,
+                [name for name, _ in self.partitions],
+            ]
+        if self.incremental is not None:
+            relevant["incremental"] = self.incremental.cursor
         blob = json.dumps(relevant, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -21,6 +21,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .catalog import Catalog
 from .config import STATE_DIR, ProjectConfig, find_project_root, load_config
@@ -30,8 +31,11 @@ from .graph import AssetGraph
 from .parse_cache import CACHE_FILE, ParseCache
 from .sources import observe
 from .specs import AssetSpec
-from .staleness import AssetStatus, WarehouseView, compute_status
+from .staleness import AssetStatus, WarehouseView
 from .warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from .partitions.context import Judgement
 
 
 @dataclass
@@ -124,14 +128,13 @@ class Project:
 
     def status(self, *, now: float | None = None) -> dict[str, AssetStatus]:
         """Every asset's state and staleness reasons, in lineage order."""
-        now = now or time.time()
-        return compute_status(
-            self.graph,
-            self.catalog.snapshot(),
-            self.source_versions(now=now),
-            self.warehouse_view,
-            now,
-        )
+        return self.judge(now=now).statuses
+
+    def judge(self, *, now: float | None = None, warehouse: Warehouse | None = None) -> Judgement:
+        """Statuses with partitioned assets judged per partition (docs/partitions.md)."""
+        from .partitions.context import project_status
+
+        return project_status(self, now=now or time.time(), warehouse=warehouse)
 
     def save_graph(self) -> None:
         """Store the asset list and lineage edges in the catalog (for readers, HTML)."""

@@ -39,6 +39,7 @@ class MaterializationRecord:
     data_version: str | None = None
     error: str | None = None
     traceback: str | None = None
+    partition: str | None = None  # the partition key, for a partition of a partitioned asset
 
     @property
     def duration(self) -> float | None:
@@ -49,6 +50,7 @@ class MaterializationRecord:
             "id": self.id,
             "run_id": self.run_id,
             "asset": self.asset,
+            "partition": self.partition,
             "status": self.status,
             "attempt": self.attempt,
             "started_at": self.started_at,

@@ -10,38 +10,60 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SelectionError
 from .execution import Engine, Event, RunOptions, RunResult, new_run_id, plan_statuses
 from .lock import WriterLock
+from .partitions.definition import PartitionFilter
+from .partitions.plan import PlanRequest, build_plan
 from .project import Project
 from .records import CANCELLED, FAILURE_STATUSES, SKIPPED
 from .staleness import AssetStatus
+from .units import Unit, WorkPlan
+
+if TYPE_CHECKING:
+    from .partitions.context import Judgement
+    from .partitions.runtime import PartitionRuntime
+    from .warehouse import Warehouse
 
 RETRYABLE = FAILURE_STATUSES | {SKIPPED, CANCELLED, "not_started"}
 
 
 @dataclass
 class Plan:
-    """What a run will build, in lineage order, with each asset's reasons."""
+    """What a run will build, in lineage order, with each asset's reasons.
+
+    ``names`` are assets; ``work`` holds the units (partitioned assets contribute
+    batches of partitions) when the plan was built for partitions.
+    """
 
     run_id: str
     names: list[str]
     statuses: dict[str, AssetStatus]
     notes: list[str] = field(default_factory=list)
+    work: WorkPlan | None = None
+
+    def batches(self, name: str) -> list[Unit]:
+        """The partition batches of ``name`` in this plan (empty when unpartitioned)."""
+        if self.work is None:
+            return []
+        return [u for u in self.work.units if u.asset == name and u.partitioned]
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "assets": [
-                {
-                    "name": n,
-                    "state": self.statuses[n].state,
-                    "reasons": [str(r) for r in self.statuses[n].reasons],
-                }
-                for n in self.names
-            ],
-        }
+        assets = []
+        for n in self.names:
+            item: dict[str, object] = {
+                "name": n,
+                "state": self.statuses[n].state,
+                "reasons": [str(r) for r in self.statuses[n].reasons],
+            }
+            batches = self.batches(n)
+            if batches:
+                item["partitions"] = [u.key for u in batches]
+                item["partition_count"] = sum(u.size for u in batches)
+            assets.append(item)
+        return {"run_id": self.run_id, "assets": assets}
 
 
 def select_plan(
@@ -55,11 +77,12 @@ def select_plan(
     """The asset names to build, in lineage order."""
     chosen = project.graph.select(selection)
     if retry_failed is not None:
-        chosen &= _retry_set(project, retry_failed)
+        chosen &= set(_retry_set(project, retry_failed))
     return project.graph.order(plan_statuses(statuses, chosen, stale_only=stale_only))
 
 
-def _retry_set(project: Project, run_id: str) -> set[str]:
+def _retry_set(project: Project, run_id: str) -> dict[str, set[str]]:
+    """Assets of run ``run_id`` ("" for the last) to retry, with the partition keys."""
     catalog = project.catalog
     run = catalog.run(run_id) if run_id else next(iter(catalog.runs(1)), None)
     if run is None:
@@ -67,10 +90,16 @@ def _retry_set(project: Project, run_id: str) -> set[str]:
             f"no run to retry{' matching ' + repr(run_id) if run_id else ''}",
             hint="see 'assets runs'",
         )
-    last: dict[str, str] = {}
+    last: dict[tuple[str, str | None], str] = {}
     for mat in catalog.materializations_of_run(run.run_id):
-        last[mat.asset] = mat.status
-    return {a for a, s in last.items() if s in RETRYABLE and a in project.graph}
+        last[(mat.asset, mat.partition)] = mat.status
+    out: dict[str, set[str]] = {}
+    for (asset, partition), status in last.items():
+        if status in RETRYABLE and asset in project.graph:
+            keys = out.setdefault(asset, set())
+            if partition is not None:
+                keys.add(partition)
+    return out
 
 
 def materialize(
@@ -83,22 +112,32 @@ def materialize(
     on_event: Callable[[Event], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     cancel: threading.Event | None = None,
+    partitions: PartitionFilter | None = None,
+    batch_size: int | None = None,
 ) -> tuple[Plan, RunResult | None]:
     """Build the selected (and, with ``stale_only``, stale) assets of the project.
 
     ``retry_failed`` is a run id ("" for the last run): only its failed, timed-out,
-    skipped and unstarted assets are considered. Returns the plan and the result
-    (None for a dry run or an empty plan).
+    skipped and unstarted assets (and partitions) are considered. ``partitions``
+    narrows partitioned assets to some partitions (``--partition``, ``--from``, ``--to``);
+    ``batch_size`` overrides how many partitions one query writes. Returns the plan
+    and the result (None for a dry run or an empty plan).
     """
     options = options or RunOptions()
+    request_filter = partitions or PartitionFilter()
+    if options.full_refresh and not request_filter.is_empty:
+        raise SelectionError(
+            "--full-refresh rebuilds every partition; it does not combine with "
+            "--partition, --from or --to"
+        )
     run_id = new_run_id()
     if dry_run:
         project = Project.load(root)
-        statuses = project.status()
-        names = select_plan(
-            project, statuses, selection, stale_only=options.stale_only, retry_failed=retry_failed
+        judgement = project.judge()
+        plan = _plan(
+            project, judgement, selection, options, retry_failed, request_filter, batch_size, run_id
         )
-        return Plan(run_id, names, statuses), None
+        return plan, None
     from .config import STATE_DIR, find_project_root
 
     project_root = find_project_root(root)
@@ -119,40 +158,148 @@ def materialize(
             project = Project.load(project_root, warehouse=warehouse)
             notes = [lock.warning] if lock.warning else []
             notes += reconcile(project.catalog, warehouse)
+            notes += _reset_partitioned(project, warehouse, selection, options)
             if notes:
                 # Reconciliation may have changed what the warehouse view should say.
                 project = Project.load(project_root, warehouse=warehouse)
             project.save_graph()
             project.catalog.save_warehouse_tables(warehouse.tables())
-            statuses = project.status()
-            names = select_plan(
+            judgement = project.judge(warehouse=warehouse)
+            plan = _plan(
                 project,
-                statuses,
+                judgement,
                 selection,
-                stale_only=options.stale_only,
-                retry_failed=retry_failed,
+                options,
+                retry_failed,
+                request_filter,
+                batch_size,
+                run_id,
             )
-            plan = Plan(run_id, names, statuses, notes)
+            plan.notes[:0] = notes + judgement.probe_notes
+            runtime = _partition_runtime(project, judgement, warehouse, plan, run_id, options)
             if on_plan:
                 on_plan(plan)
-            if not names:
+            if plan.work is None or not plan.work.units:
+                if runtime is not None:
+                    runtime.store.close()
                 return plan, None
             project.logs_dir.mkdir(parents=True, exist_ok=True)
             engine = Engine(
                 graph=project.graph,
                 catalog=project.catalog,
                 warehouse=warehouse,
-                snapshot=project.catalog.snapshot(),
-                source_versions=project.source_versions(),
+                snapshot=judgement.snapshot,
+                source_versions=judgement.source_versions,
                 warehouse_view=project.warehouse_view,
                 defaults=config.defaults,
                 options=options,
                 on_event=on_event,
                 log_path=project.logs_dir / f"{run_id}.log",
                 cancel=cancel,
+                partitions=runtime,
             )
-            result = engine.run(names, run_id=run_id)
+            try:
+                result = engine.run_plan(plan.work, run_id=run_id)
+            finally:
+                if runtime is not None:
+                    runtime.store.close()
             project.catalog.save_warehouse_tables(warehouse.tables())
             return plan, result
         finally:
             warehouse.close()
+
+
+def _plan(
+    project: Project,
+    judgement: Judgement,
+    selection: tuple[str, ...] | list[str],
+    options: RunOptions,
+    retry_failed: str | None,
+    request_filter: PartitionFilter,
+    batch_size: int | None,
+    run_id: str,
+) -> Plan:
+    """Assets (and partition batches) the run will consider."""
+    statuses = judgement.statuses
+    retry = _retry_set(project, retry_failed) if retry_failed is not None else None
+    chosen = project.graph.select(selection)
+    if retry is not None:
+        chosen &= set(retry)
+    parts = judgement.partitions
+    if not request_filter.is_empty:
+        picked = {n: parts[n].definition for n in chosen if n in parts}
+        if not picked:
+            raise SelectionError(
+                "--partition, --from and --to need a partitioned asset in the selection",
+                hint="see 'assets partitions NAME' for an asset's partitions",
+            )
+        request_filter.check_dims(picked)
+    names = project.graph.order(plan_statuses(statuses, chosen, stale_only=options.stale_only))
+    request = PlanRequest(
+        filter=request_filter,
+        stale_only=options.stale_only,
+        batch_size=batch_size,
+        retry={a: k for a, k in retry.items() if a in parts} if retry is not None else None,
+    )
+    work = build_plan(project.graph, names, parts, request)
+    kept = set(work.assets)
+    return Plan(run_id, [n for n in names if n in kept], statuses, work=work)
+
+
+def _reset_partitioned(
+    project: Project,
+    warehouse: Warehouse,
+    selection: tuple[str, ...] | list[str],
+    options: RunOptions,
+) -> list[str]:
+    """Drop partitioned tables whose layout changed (or all, with --full-refresh)."""
+    from .partitions.context import definitions, open_store
+    from .partitions.tables import drop_partitioned, ensure_bookkeeping
+
+    defs = definitions(project.graph)
+    if not defs:
+        return []
+    chosen = project.graph.select(selection)
+    notes = []
+    store = open_store(project)
+    try:
+        ensure_bookkeeping(warehouse.connect())
+        for name, definition in defs.items():
+            signature = store.signature(name)
+            if name not in chosen:
+                continue
+            if options.full_refresh or (signature not in (None, definition.signature)):
+                drop_partitioned(warehouse, name)
+                store.reset(name, definition.signature)
+                why = "--full-refresh" if options.full_refresh else "its partitioning changed"
+                notes.append(f"{name}: dropped and rebuilt from scratch ({why})")
+            else:
+                store.ensure(name, definition.signature)
+    finally:
+        store.close()
+    return notes
+
+
+def _partition_runtime(
+    project: Project,
+    judgement: Judgement,
+    warehouse: Warehouse,
+    plan: Plan,
+    run_id: str,
+    options: RunOptions,
+) -> PartitionRuntime | None:
+    if judgement.inputs is None:
+        return None
+    from .partitions.context import open_store, save_verified
+    from .partitions.runtime import PartitionRuntime
+
+    store = open_store(project)
+    save_verified(store, judgement, project.graph)
+    return PartitionRuntime(
+        store=store,
+        inputs=judgement.inputs,
+        graph=project.graph,
+        source_versions=judgement.source_versions,
+        warehouse_view=project.warehouse_view,
+        run_id=run_id,
+    )

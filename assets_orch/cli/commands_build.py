@@ -43,11 +43,17 @@ def _run(
     retry_failed: str | None,
     as_json: bool,
     trigger: str,
+    partitions: tuple[str, ...] = (),
+    time_from: str | None = None,
+    time_to: str | None = None,
+    batch_size: int | None = None,
+    full_refresh: bool = False,
 ) -> None:
     from rich.markup import escape
 
     from ..errors import RunFailedError
     from ..execution import RunOptions
+    from ..partitions.definition import PartitionFilter
     from ..runner import Plan, materialize
     from .render import Progress, err, out, print_json, run_summary, styled
 
@@ -56,8 +62,12 @@ def _run(
         fail_fast=fail_fast,
         trigger=trigger,
         selection=" ".join(selection),
-        **({"threads": threads} if threads else {}),
+        full_refresh=full_refresh,
     )
+    if threads:
+        from dataclasses import replace
+
+        options = replace(options, threads=threads)
     progress: Progress | None = None
 
     def on_plan(plan: Plan) -> None:
@@ -65,8 +75,14 @@ def _run(
         for note in plan.notes:
             err.print(f"[yellow]note:[/] {escape(note)}")
         if not as_json and plan.names:
-            out.print(f"materializing {len(plan.names)} asset(s), run {plan.run_id}")
-            progress = Progress(len(plan.names))
+            units = plan.work.units if plan.work is not None else []
+            batches = [u for u in units if u.partitioned]
+            extra = ""
+            if batches:
+                count = sum(u.size for u in batches)
+                extra = f" ({count} partition(s) in {len(batches)} batch(es))"
+            out.print(f"materializing {len(plan.names)} asset(s){extra}, run {plan.run_id}")
+            progress = Progress(len(units) or len(plan.names))
 
     def on_event(event: object) -> None:
         if progress is not None:
@@ -83,6 +99,8 @@ def _run(
                 on_event=on_event,
                 on_plan=on_plan,
                 cancel=cancel,
+                partitions=PartitionFilter.from_cli(partitions, time_from, time_to),
+                batch_size=batch_size,
             )
         finally:
             if progress is not None:
@@ -99,6 +117,12 @@ def _run(
             st = plan.statuses[name]
             why = "; ".join(str(r) for r in st.reasons) or "selected"
             out.print(f"  {escape(name)} {styled(st.state)}  [bright_black]{escape(why)}[/]")
+            batches = plan.batches(name)
+            if batches:
+                keys = ", ".join(u.key or "" for u in batches[:6])
+                more = f" and {len(batches) - 6} more" if len(batches) > 6 else ""
+                count = sum(u.size for u in batches)
+                out.print(f"    {count} partition(s): {escape(keys)}{more}")
         return
     if result is None:
         if as_json:
@@ -134,7 +158,26 @@ def _run(
 @click.option(
     "--retry-failed",
     is_flag=True,
-    help="Rebuild the failed, timed-out and skipped assets of the last run.",
+    help="Rebuild the failed, timed-out and skipped assets (and partitions) of the last run.",
+)
+@click.option(
+    "--partition",
+    "partitions",
+    multiple=True,
+    metavar="KEY",
+    help="Only this partition: 2024-03-05 (time) or region=eu (static); repeatable.",
+)
+@click.option("--from", "time_from", metavar="DATE", help="Backfill from this partition on.")
+@click.option("--to", "time_to", metavar="DATE", help="Backfill up to this partition (included).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Partitions written per query and transaction (default: the asset's batch_size).",
+)
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild partitioned and incremental assets from scratch instead of appending.",
 )
 @json_option
 @pass_ctx
@@ -146,6 +189,11 @@ def materialize(
     threads: int | None,
     fail_fast: bool,
     retry_failed: bool,
+    partitions: tuple[str, ...],
+    time_from: str | None,
+    time_to: str | None,
+    batch_size: int | None,
+    full_refresh: bool,
     as_json: bool,
 ) -> None:
     """Build the selected assets (default: all) in lineage order.
@@ -153,6 +201,10 @@ def materialize(
     \b
     SELECTION: name, +name (with upstreams), name+ (with downstreams), +name+,
     2+name (two hops), tag:x, kind:sql|python, path:models/marts, stg_* (glob).
+
+    \b
+    Partitioned assets: --partition 2024-03-05, or a backfill --from 2024-01-01
+    --to 2024-03-31; with --stale only missing and stale partitions are built.
     """
     _run(
         ctx,
@@ -164,6 +216,11 @@ def materialize(
         retry_failed="" if retry_failed else None,
         as_json=as_json,
         trigger="manual",
+        partitions=partitions,
+        time_from=time_from,
+        time_to=time_to,
+        batch_size=batch_size,
+        full_refresh=full_refresh,
     )
 
 

@@ -1,0 +1,456 @@
+"""Staleness per partition, computed on ranges: pure, no I/O.
+
+For every partitioned asset, in lineage order, one sweep over its stored ranges, the
+ranges of its partitioned upstreams mapped into its own partition space, and the
+result of a source probe, gives segments of partitions with one state and one list
+of reasons each. Cost grows with the number of ranges, never with the number of
+partitions: a year or a century of daily partitions built in one backfill is one
+range.
+
+Mappings between a partitioned upstream ``U`` and a partitioned asset ``A``:
+
+- time: the same grain maps partition to partition (identity); different grains map
+  by time window (a month depends on its days, a day on its month);
+- static dimensions: a dimension both have maps value to value; one only ``U`` has
+  is aggregated (``A`` depends on every value); one only ``A`` has fans out;
+- ``U`` without time, ``A`` with: every partition of ``A`` depends on ``U``'s; and
+  the other way round, ``A``'s partition depends on all of ``U``'s time partitions.
+
+An unpartitioned upstream is one whole: it is in the partition's consumed versions.
+An unpartitioned downstream sees a partitioned asset as one version (see
+:func:`aggregate_version`), which changes when any partition's data changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ..records import SUCCESS, AssetHistory, CatalogSnapshot, MaterializationRecord
+from ..staleness import (
+    CODE,
+    DEPS,
+    FAILED,
+    FRESH,
+    LAST_FAILED,
+    MISSING,
+    MISSING_R,
+    SOURCE,
+    STALE,
+    UPSTREAM_CHANGED,
+    UPSTREAM_STALE,
+    AssetStatus,
+    Reason,
+    _state,
+)
+from .definition import NO_TIME, PartitionsDef
+from .segments import clip, length, merge, sweep
+from .store import FAILED as RANGE_FAILED
+from .store import RangeState
+
+if TYPE_CHECKING:
+    from ..graph import AssetGraph
+    from ..specs import AssetSpec
+    from ..staleness import WarehouseView
+
+STATES = (FRESH, STALE, MISSING, FAILED)
+PARTITIONING_CHANGED = "partitioning changed"
+
+
+@dataclass(frozen=True)
+class PState:
+    """The state of a stretch of partitions, why, and when their data last changed."""
+
+    state: str
+    reasons: tuple[Reason, ...] = ()
+    changed_rev: int | None = None
+    built_rev: int | None = None
+
+
+Segments = list[tuple[int, int, PState]]
+
+
+@dataclass
+class PartitionStatus:
+    """Every partition of one asset, as segments per static key."""
+
+    name: str
+    definition: PartitionsDef
+    first: int
+    last: int
+    rows: dict[tuple[str, ...], Segments] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Partitions by state (fresh, stale, missing, failed)."""
+        out = dict.fromkeys(STATES, 0)
+        for segments in self.rows.values():
+            for lo, hi, st in segments:
+                out[st.state] += hi - lo + 1
+        return out
+
+    @property
+    def total(self) -> int:
+        return sum(length(s) for s in self.rows.values())
+
+    def display(self) -> list[tuple[tuple[str, ...], int, int, str, tuple[Reason, ...]]]:
+        """``(static, first, last, state, reasons)`` ranges, merged for people to read."""
+        out = []
+        for static, segments in self.rows.items():
+            for lo, hi, (state, reasons) in merge(
+                (lo, hi, (st.state, st.reasons)) for lo, hi, st in segments
+            ):
+                out.append((static, lo, hi, state, reasons))
+        return out
+
+    def keys_in(self, static: tuple[str, ...], lo: int, hi: int) -> str:
+        return self.definition.range_key(static, lo, hi)
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.definition
+        return {
+            "name": self.name,
+            "dimensions": list(d.dims),
+            "grain": d.time.grain if d.time else None,
+            "first": d.time.key(self.first) if d.time and self.first <= self.last else None,
+            "last": d.time.key(self.last) if d.time and self.first <= self.last else None,
+            "total": self.total,
+            "counts": self.counts(),
+            "ranges": [
+                {
+                    "static": dict(zip((n for n, _ in d.static), static, strict=True)),
+                    "from": d.key(static, lo),
+                    "to": d.key(static, hi),
+                    "count": hi - lo + 1,
+                    "state": state,
+                    "reasons": [str(r) for r in reasons],
+                }
+                for static, lo, hi, state, reasons in self.display()
+            ],
+        }
+
+
+@dataclass
+class PartitionInputs:
+    """What partition staleness reads: definitions, stored ranges, probes."""
+
+    definitions: dict[str, PartitionsDef]
+    ranges: dict[str, dict[str, list[tuple[int, int, RangeState]]]]
+    signatures: dict[str, str | None]
+    summaries: dict[str, tuple[int | None, int, int, float | None]] = field(default_factory=dict)
+    # asset -> static label -> indices whose query result changed (probe ran); absent: no probe
+    probes: dict[str, dict[str, list[tuple[int, int, bool]]]] = field(default_factory=dict)
+
+
+def aggregate_version(summary: tuple[int | None, int, int, float | None]) -> str | None:
+    """The one data version an unpartitioned downstream sees of a partitioned asset."""
+    max_changed, built, _, _ = summary
+    return None if not built else f"partitions:{max_changed}:{built}"
+
+
+def overlay_snapshot(
+    snapshot: CatalogSnapshot, graph: AssetGraph, inputs: PartitionInputs
+) -> CatalogSnapshot:
+    """``snapshot`` with each partitioned asset replaced by its aggregate history."""
+    assets = dict(snapshot.assets)
+    for name in inputs.definitions:
+        assets[name] = aggregate_history(graph.specs[name], inputs.summaries.get(name))
+    return CatalogSnapshot(assets)
+
+
+def aggregate_history(
+    spec: AssetSpec, summary: tuple[int | None, int, int, float | None] | None
+) -> AssetHistory:
+    version = aggregate_version(summary) if summary else None
+    if version is None or summary is None:
+        return AssetHistory(None, None)
+    record = MaterializationRecord(
+        id=f"partitions:{spec.name}",
+        run_id="",
+        asset=spec.name,
+        status=SUCCESS,
+        started_at=summary[3] or 0.0,
+        ended_at=summary[3],
+        row_count=summary[2],
+        code_fingerprint=spec.fingerprint,
+        data_version=version,
+    )
+    return AssetHistory(record, SUCCESS)
+
+
+def compute(
+    graph: AssetGraph,
+    base: dict[str, AssetStatus],
+    inputs: PartitionInputs,
+    *,
+    snapshot: CatalogSnapshot,
+    source_versions: dict[str, str],
+    warehouse: WarehouseView,
+    now: float,
+) -> tuple[dict[str, AssetStatus], dict[str, PartitionStatus]]:
+    """Statuses of every asset with partitioned ones judged per partition.
+
+    ``base`` is :func:`~assets_orch.staleness.compute_status` on the overlaid snapshot;
+    unpartitioned assets keep their reasons, with ``upstream stale`` re-derived from
+    the partition-aware verdicts of their upstreams.
+    """
+    result: dict[str, AssetStatus] = {}
+    parts: dict[str, PartitionStatus] = {}
+    for name in graph.order():
+        spec = graph.specs[name]
+        definition = inputs.definitions.get(name)
+        if definition is None:
+            st = base[name]
+            changed = {r.subject for r in st.reasons if r.kind == UPSTREAM_CHANGED}
+            reasons = [r for r in st.reasons if r.kind != UPSTREAM_STALE]
+            for up in spec.upstreams:
+                if result[up].is_stale and up not in changed:
+                    reasons.append(Reason(UPSTREAM_STALE, up))
+            result[name] = replace(st, reasons=tuple(reasons), state=_state(reasons))
+            continue
+        judge = _Judge(spec, definition, inputs, snapshot, source_versions, warehouse, result)
+        status = PartitionStatus(name, definition, *definition.span(now))
+        for static in definition.static_keys():
+            pieces = _upstream_pieces(spec, definition, static, inputs, parts, status)
+            status.rows[static] = judge.segments(static, status.first, status.last, pieces)
+        parts[name] = status
+        result[name] = asset_status(status, inputs.summaries.get(name), spec)
+    return result, parts
+
+
+def _upstream_pieces(
+    spec: AssetSpec,
+    definition: PartitionsDef,
+    static: tuple[str, ...],
+    inputs: PartitionInputs,
+    parts: dict[str, PartitionStatus],
+    status: PartitionStatus,
+) -> list[tuple[int, int, tuple[str, Any]]]:
+    pieces: list[tuple[int, int, tuple[str, Any]]] = []
+    for up in spec.upstreams:
+        up_status = parts.get(up)
+        if up_status is None:
+            continue
+        for up_static, segments in up_status.rows.items():
+            if not compatible(definition, static, up_status.definition, up_static):
+                continue
+            for a, b, st in segments:
+                lo, hi = map_into(up_status.definition, definition, a, b, status.first, status.last)
+                pieces.append((lo, hi, ("u", (up, st.changed_rev or 0, st.state != FRESH))))
+    return pieces
+
+
+def compatible(
+    down: PartitionsDef, static: tuple[str, ...], up: PartitionsDef, up_static: tuple[str, ...]
+) -> bool:
+    """Whether upstream static key ``up_static`` feeds downstream static key ``static``."""
+    mine = dict(zip((n for n, _ in down.static), static, strict=True))
+    for (name, _), value in zip(up.static, up_static, strict=True):
+        if name in mine and mine[name] != value:
+            return False
+    return True
+
+
+def map_into(
+    up: PartitionsDef, down: PartitionsDef, a: int, b: int, first: int, last: int
+) -> tuple[int, int]:
+    """Upstream time indices ``a..b`` as downstream indices (``first..last``: its span)."""
+    if up.time is not None and down.time is not None:
+        return up.time.map_range(down.time, a, b)
+    if down.time is not None:
+        return first, last  # an upstream without time feeds every time partition
+    return NO_TIME, NO_TIME
+
+
+@dataclass
+class _Judge:
+    """Combines what is known of one stretch of partitions into its state and reasons."""
+
+    spec: AssetSpec
+    definition: PartitionsDef
+    inputs: PartitionInputs
+    snapshot: CatalogSnapshot
+    source_versions: dict[str, str]
+    warehouse: WarehouseView
+    verdicts: dict[str, AssetStatus]
+    upstream_stale: Callable[[str], bool] | None = None
+
+    def __post_init__(self) -> None:
+        name = self.spec.name
+        signature = self.inputs.signatures.get(name)
+        self.reset = signature is not None and signature != self.definition.signature
+        self.gone = self.warehouse.has(name) is False
+        self.partitioned = {u for u in self.spec.upstreams if u in self.inputs.definitions}
+        self.whole = [u for u in self.spec.upstreams if u not in self.partitioned]
+        self.expected = set(self.spec.upstreams) | set(self.spec.sources)
+        self.versions = {u: self.snapshot.data_version(u) for u in self.whole}
+
+    def segments(
+        self,
+        static: tuple[str, ...],
+        first: int,
+        last: int,
+        upstream: list[tuple[int, int, tuple[str, Any]]],
+    ) -> Segments:
+        label = self.definition.static_label(static)
+        stored = [] if self.reset else self.inputs.ranges.get(self.spec.name, {}).get(label, [])
+        items: list[tuple[int, int, tuple[str, Any]]] = [
+            (a, b, ("s", st)) for a, b, st in clip(stored, first, last)
+        ]
+        items += upstream
+        probe = self.inputs.probes.get(self.spec.name, {}).get(label)
+        probed = probe is not None
+        items += [(a, b, ("p", True)) for a, b, _ in probe or ()]
+        return sweep(items, first, last, lambda values: self.combine(values, probed))
+
+    def combine(self, values: list[tuple[str, Any]], probed: bool) -> PState:
+        stored: RangeState | None = None
+        probe_changed = False
+        ups: dict[str, tuple[int, bool]] = {}
+        for tag, value in values:
+            if tag == "s":
+                stored = value
+            elif tag == "p":
+                probe_changed = True
+            else:
+                up, changed_rev, not_fresh = value
+                rev, bad = ups.get(up, (0, False))
+                ups[up] = (max(rev, changed_rev), bad or not_fresh)
+        failed = stored is not None and stored.status == RANGE_FAILED
+        if stored is None or not stored.built or self.gone:
+            subject = (
+                PARTITIONING_CHANGED
+                if self.reset
+                else "table is gone from the warehouse"
+                if self.gone and stored is not None and stored.built
+                else "never materialized"
+            )
+            reasons = [Reason(MISSING_R, subject)]
+            if failed:
+                reasons.append(Reason(LAST_FAILED))
+            return PState(FAILED if failed else MISSING, tuple(reasons))
+        reasons = []
+        if failed:
+            reasons.append(Reason(LAST_FAILED))
+        if stored.fingerprint != self.spec.fingerprint:
+            reasons.append(Reason(CODE))
+        consumed = stored.consumed_map()
+        if set(consumed) != self.expected:
+            added = sorted(self.expected - set(consumed))
+            removed = sorted(set(consumed) - self.expected)
+            detail = " ".join([f"+{a}" for a in added] + [f"-{r}" for r in removed])
+            reasons.append(Reason(DEPS, detail))
+        changed = set()
+        for up in self.whole:
+            was, now = consumed.get(up), self.versions.get(up)
+            if was is not None and now is not None and was != now:
+                changed.add(up)
+        for up, (rev, _) in ups.items():
+            if stored.built_rev is not None and rev > stored.built_rev:
+                changed.add(up)
+        reasons += [Reason(UPSTREAM_CHANGED, up) for up in sorted(changed)]
+        for src in self.spec.file_sources:
+            was = consumed.get(src)
+            if was is None or self.source_versions.get(src, was) == was:
+                continue
+            if probed and not probe_changed:
+                continue  # the probe found this partition's result unchanged
+            reasons.append(Reason(SOURCE, src))
+        for up in self.spec.upstreams:
+            if up in changed:
+                continue
+            if up in ups and ups[up][1]:
+                reasons.append(Reason(UPSTREAM_STALE, up))
+            elif up in self.whole and self._whole_stale(up):
+                reasons.append(Reason(UPSTREAM_STALE, up))
+        state = FAILED if failed else STALE if reasons else FRESH
+        return PState(state, tuple(reasons), stored.changed_rev, stored.built_rev)
+
+    def _whole_stale(self, up: str) -> bool:
+        if self.upstream_stale is not None:
+            return self.upstream_stale(up)
+        verdict = self.verdicts.get(up)
+        return bool(verdict and verdict.is_stale)
+
+
+def asset_status(
+    status: PartitionStatus,
+    summary: tuple[int | None, int, int, float | None] | None,
+    spec: AssetSpec,
+) -> AssetStatus:
+    """One verdict for a partitioned asset: counts by state and the reasons, counted."""
+    counts = status.counts()
+    total = sum(counts.values())
+    tally: dict[tuple[str, str | None], int] = {}
+    for segments in status.rows.values():
+        for lo, hi, st in segments:
+            for reason in st.reasons:
+                key = (reason.kind, reason.subject)
+                tally[key] = tally.get(key, 0) + hi - lo + 1
+    reasons = []
+    for (kind, subject), n in tally.items():
+        count = f"{n} partition{'s' if n != 1 else ''}"
+        if kind == MISSING_R and subject == "never materialized":
+            reasons.append(Reason(kind, count))
+        else:
+            reasons.append(Reason(kind, f"{subject} ({count})" if subject else count))
+    if total == 0:
+        state = FRESH
+    elif counts[FAILED]:
+        state = FAILED
+    elif counts[MISSING] == total:
+        state = MISSING
+    else:
+        state = STALE if reasons else FRESH
+    note = ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
+    history = aggregate_history(spec, summary)
+    return AssetStatus(
+        name=status.name,
+        state=state,
+        reasons=tuple(reasons),
+        last=history.last_success,
+        notes=(f"{total} partitions: {note or 'none yet'}",),
+    )
+
+
+def unit_still_stale(
+    spec: AssetSpec,
+    definition: PartitionsDef,
+    inputs: PartitionInputs,
+    *,
+    snapshot: CatalogSnapshot,
+    source_versions: dict[str, str],
+    warehouse: WarehouseView,
+    static: tuple[str, ...],
+    first: int,
+    last: int,
+    upstream_ranges: dict[str, dict[str, list[tuple[int, int, RangeState]]]],
+) -> bool:
+    """Early cutoff for a batch about to run: stale on its own account, given what the
+    run has built so far (``upstream stale`` does not count)."""
+    judge = _Judge(
+        spec,
+        definition,
+        inputs,
+        snapshot,
+        source_versions,
+        warehouse,
+        {},
+        upstream_stale=lambda up: False,
+    )
+    pieces: list[tuple[int, int, tuple[str, Any]]] = []
+    for up in spec.upstreams:
+        up_def = inputs.definitions.get(up)
+        if up_def is None:
+            continue
+        for label, segments in upstream_ranges.get(up, {}).items():
+            up_static = up_def.parse_static_label(label)
+            if not compatible(definition, static, up_def, up_static):
+                continue
+            for a, b, st in segments:
+                lo, hi = map_into(up_def, definition, a, b, first, last)
+                pieces.append((lo, hi, ("u", (up, st.changed_rev or 0, False))))
+    for _, _, verdict in judge.segments(static, first, last, pieces):
+        if any(r.kind != UPSTREAM_STALE for r in verdict.reasons):
+            return True
+    return False

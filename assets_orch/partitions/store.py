@@ -1,0 +1,335 @@
+"""The partition state store: ranges of partitions, not one row per partition.
+
+Three tables in the catalog database (``.assets/catalog.sqlite``), created on first use:
+
+``partition_ranges``
+    one row per maximal run of consecutive partitions (same asset, same static key)
+    whose last build agrees on everything staleness needs: status of the last
+    attempt, code fingerprint, the revision that built it (``built_rev``), the
+    revision at which its data last changed (``changed_rev``), the versions of the
+    unpartitioned upstreams and sources it consumed, and the last error.
+``partition_assets``
+    per partitioned asset: the layout signature (time column, grain, static
+    dimensions) its rows were written with, and its total row count.
+``partition_revisions``
+    a counter: every run that builds partitions takes the next revision.
+
+Revisions replace per-partition version vectors (as in Salsa or adapton): partition
+``p`` is stale on account of an upstream partition ``q`` when ``q.changed_rev >
+p.built_rev``. A partition rebuilt into identical data keeps its ``changed_rev``
+(early cutoff). A backfill of a year writes one row; a day rebuilt later splits it
+into three. Per-partition row counts and data versions are in ``materializations``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import CatalogError
+
+SUCCESS, FAILED = "success", "failed"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS partition_ranges (
+    asset TEXT NOT NULL, static_key TEXT NOT NULL, first INTEGER NOT NULL,
+    last INTEGER NOT NULL, status TEXT NOT NULL, fingerprint TEXT, built_rev INTEGER,
+    changed_rev INTEGER, consumed TEXT, error TEXT,
+    PRIMARY KEY (asset, static_key, first)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS partition_assets (
+    asset TEXT PRIMARY KEY, signature TEXT NOT NULL, rows INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL
+);
+CREATE TABLE IF NOT EXISTS partition_revisions (
+    rev INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, created_at REAL
+);
+"""
+
+
+@dataclass(frozen=True)
+class RangeState:
+    """What is known of every partition of one range.
+
+    ``fingerprint`` and the revisions describe the last *successful* build (None when
+    the partition never succeeded); ``status`` is the outcome of the last attempt.
+    ``consumed`` is canonical JSON so that equal states compare equal.
+    """
+
+    status: str
+    fingerprint: str | None = None
+    built_rev: int | None = None
+    changed_rev: int | None = None
+    consumed: str = "{}"
+    error: str | None = None
+
+    @property
+    def built(self) -> bool:
+        return self.fingerprint is not None
+
+    def consumed_map(self) -> dict[str, str]:
+        return _consumed(self.consumed)
+
+
+_CONSUMED_CACHE: dict[str, dict[str, str]] = {}
+
+
+def _consumed(text: str) -> dict[str, str]:
+    found = _CONSUMED_CACHE.get(text)
+    if found is None:
+        found = json.loads(text) if text else {}
+        if len(_CONSUMED_CACHE) > 4096:
+            _CONSUMED_CACHE.clear()
+        _CONSUMED_CACHE[text] = found
+    return found
+
+
+def consumed_json(versions: dict[str, str]) -> str:
+    return json.dumps(versions, sort_keys=True, separators=(",", ":"))
+
+
+Ranges = dict[str, list[tuple[int, int, RangeState]]]  # static key -> segments
+Update = Callable[[RangeState | None], RangeState | None]
+
+
+class PartitionStore:
+    """Reads and writes partition ranges. Thread-safe; many processes may read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), timeout=30, check_same_thread=False, isolation_level=None
+            )
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.executescript(SCHEMA)
+        except sqlite3.Error as e:
+            raise CatalogError(f"cannot open the partition store: {e}", path=str(path)) from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    # ---- reading ----------------------------------------------------------------------
+
+    def ranges(self, asset: str) -> Ranges:
+        """Every stored range of ``asset`` by static key, sorted."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT static_key, first, last, status, fingerprint, built_rev, changed_rev, "
+                "consumed, error FROM partition_ranges WHERE asset = ? "
+                "ORDER BY static_key, first",
+                (asset,),
+            ).fetchall()
+        out: Ranges = {}
+        states: dict[tuple[object, ...], RangeState] = {}
+        for key, first, last, *fields in rows:
+            state = states.get(tuple(fields))
+            if state is None:
+                status, fp, built, changed, consumed, error = fields
+                state = RangeState(status, fp, built, changed, consumed or "{}", error)
+                states[tuple(fields)] = state
+            out.setdefault(key, []).append((first, last, state))
+        return out
+
+    def summary(self, asset: str) -> tuple[int | None, int, int, float | None]:
+        """(max changed revision, partitions ever built, total rows, last write time)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT max(changed_rev), coalesce(sum(last - first + 1), 0) "
+                "FROM partition_ranges WHERE asset = ? AND fingerprint IS NOT NULL",
+                (asset,),
+            ).fetchone()
+            info = self._conn.execute(
+                "SELECT rows, updated_at FROM partition_assets WHERE asset = ?", (asset,)
+            ).fetchone()
+        rows, updated = (int(info[0]), info[1]) if info else (0, None)
+        return row[0], int(row[1]), rows, updated
+
+    def signature(self, asset: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT signature FROM partition_assets WHERE asset = ?", (asset,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def assets(self) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute("SELECT asset FROM partition_assets ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    # ---- writing ----------------------------------------------------------------------
+
+    def new_revision(self, run_id: str) -> int:
+        """The next revision, for a run about to build partitions."""
+        with self._write() as c:
+            cur = c.execute(
+                "INSERT INTO partition_revisions (run_id, created_at) VALUES (?, ?)",
+                (run_id, time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def reset(self, asset: str, signature: str) -> None:
+        """Forget every range of ``asset`` (its table is rebuilt from scratch)."""
+        with self._write() as c:
+            c.execute("DELETE FROM partition_ranges WHERE asset = ?", (asset,))
+            c.execute(
+                "INSERT INTO partition_assets (asset, signature, rows, updated_at) "
+                "VALUES (?, ?, 0, ?) ON CONFLICT (asset) DO UPDATE SET "
+                "signature = excluded.signature, rows = 0, updated_at = excluded.updated_at",
+                (asset, signature, time.time()),
+            )
+
+    def ensure(self, asset: str, signature: str) -> None:
+        """Register ``asset`` with its layout signature if it is not known yet."""
+        with self._write() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO partition_assets (asset, signature, rows, updated_at) "
+                "VALUES (?, ?, 0, ?)",
+                (asset, signature, time.time()),
+            )
+
+    def update(
+        self,
+        asset: str,
+        changes: Iterable[tuple[str, int, int, Update]],
+        *,
+        rows_delta: int = 0,
+    ) -> None:
+        """Apply ``(static_key, first, last, fn)`` changes in one transaction.
+
+        ``fn`` maps the old state of each stretch (None where nothing is stored) to the
+        new one (None deletes). Neighbours with equal states are merged, so the table
+        stays as small as the state allows.
+        """
+        with self._write() as c:
+            for key, lo, hi, fn in changes:
+                self._apply(c, asset, key, lo, hi, fn)
+            c.execute(
+                "UPDATE partition_assets SET rows = rows + ?, updated_at = ? WHERE asset = ?",
+                (rows_delta, time.time(), asset),
+            )
+
+    def _apply(
+        self, c: sqlite3.Connection, asset: str, key: str, lo: int, hi: int, fn: Update
+    ) -> None:
+        old = c.execute(
+            "SELECT first, last, status, fingerprint, built_rev, changed_rev, consumed, error "
+            "FROM partition_ranges WHERE asset = ? AND static_key = ? AND first <= ? "
+            "AND last >= ? AND first >= (SELECT coalesce(max(first), ?) FROM partition_ranges "
+            "WHERE asset = ? AND static_key = ? AND first <= ?) ORDER BY first",
+            (asset, key, hi + 1, lo - 1, lo - 1, asset, key, lo - 1),
+        ).fetchall()
+        olds = [
+            (first, last, RangeState(status, fp, built, changed, consumed or "{}", error))
+            for first, last, status, fp, built, changed, consumed, error in old
+        ]
+        pieces: list[tuple[int, int, RangeState]] = []
+        for first, last, state in olds:  # what lies outside lo..hi stays as it was
+            if first < lo:
+                pieces.append((first, min(last, lo - 1), state))
+            if last > hi:
+                pieces.append((max(first, hi + 1), last, state))
+        position = lo
+        for first, last, state in olds:
+            a, b = max(first, lo), min(last, hi)
+            if a > b:
+                continue
+            if a > position:
+                _add(pieces, position, a - 1, fn(None))
+            _add(pieces, a, b, fn(state))
+            position = b + 1
+        if position <= hi:
+            _add(pieces, position, hi, fn(None))
+        pieces.sort(key=lambda p: p[0])
+        merged: list[tuple[int, int, RangeState]] = []
+        for piece in pieces:
+            if merged and merged[-1][1] + 1 == piece[0] and merged[-1][2] == piece[2]:
+                merged[-1] = (merged[-1][0], piece[1], piece[2])
+            else:
+                merged.append(piece)
+        c.executemany(
+            "DELETE FROM partition_ranges WHERE asset = ? AND static_key = ? AND first = ?",
+            [(asset, key, row[0]) for row in old],
+        )
+        c.executemany(
+            "INSERT INTO partition_ranges (asset, static_key, first, last, status, fingerprint,"
+            " built_rev, changed_rev, consumed, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    asset,
+                    key,
+                    a,
+                    b,
+                    s.status,
+                    s.fingerprint,
+                    s.built_rev,
+                    s.changed_rev,
+                    s.consumed,
+                    s.error,
+                )
+                for a, b, s in merged
+            ],
+        )
+
+
+def _add(
+    pieces: list[tuple[int, int, RangeState]], lo: int, hi: int, state: RangeState | None
+) -> None:
+    if state is not None and lo <= hi:
+        pieces.append((lo, hi, state))
+
+
+def succeeded(*, fingerprint: str, rev: int, changed: bool, consumed: str) -> Update:
+    """The update for a successful build (``changed``: its data differs from before)."""
+
+    def fn(old: RangeState | None) -> RangeState:
+        keep = old is not None and old.built and not changed and old.changed_rev is not None
+        changed_rev = old.changed_rev if keep and old is not None else rev
+        return RangeState(SUCCESS, fingerprint, rev, changed_rev, consumed, None)
+
+    return fn
+
+
+def failed(error: str | None) -> Update:
+    """The update for a failed attempt: the last success (if any) is kept."""
+    first_line = (error or "").strip().splitlines()[0][:200] if error else None
+
+    def fn(old: RangeState | None) -> RangeState:
+        if old is None:
+            return RangeState(FAILED, error=first_line)
+        return replace(old, status=FAILED, error=first_line)
+
+    return fn
+
+
+def verified(sources: dict[str, str]) -> Update:
+    """The update for partitions whose sources changed but whose data would not."""
+
+    def fn(old: RangeState | None) -> RangeState | None:
+        if old is None or not old.built:
+            return old
+        return replace(old, consumed=consumed_json({**old.consumed_map(), **sources}))
+
+    return fn
