@@ -103,6 +103,31 @@ def find_upstreams(parsed: ParsedQuery) -> tuple[tuple[TableRef, ...], tuple[str
     return tuple(tables), tuple(sorted(files))
 
 
+def table_nodes(expression: exp.Expr) -> list[tuple[exp.Table, bool]]:
+    """Every FROM item of ``expression`` that is a table, a table function or a quoted file,
+    with whether it names a visible CTE (same scope rules as :func:`find_upstreams`)."""
+    out: list[tuple[exp.Table, bool]] = []
+    stack: list[tuple[exp.Expr, frozenset[str]]] = [(expression, frozenset())]
+    while stack:
+        node, ctes = stack.pop()
+        with_ = node.args.get("with_")
+        if isinstance(with_, exp.With):
+            ctes = _push_ctes(with_, ctes, stack)
+        if isinstance(node, exp.Table):
+            this = node.this
+            is_cte = (
+                isinstance(this, exp.Identifier)
+                and node.args.get("db") is None
+                and node.args.get("catalog") is None
+                and this.name.lower() in ctes
+            )
+            out.append((node, is_cte))
+        for child in node.iter_expressions():
+            if child is not with_:
+                stack.append((child, ctes))
+    return out
+
+
 def _push_ctes(
     with_: exp.With, ctes: frozenset[str], stack: list[tuple[exp.Expr, frozenset[str]]]
 ) -> frozenset[str]:

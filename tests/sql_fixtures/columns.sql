@@ -1,0 +1,424 @@
+-- Column lineage cases, read by tests/test_column_lineage.py.
+--
+-- Each case starts with a `-- title:` line, then directive lines:
+--   -- schema: name(col type, ...); ...    assets the query reads (type default INTEGER)
+--   -- table:  schema.name(col, ...)       external warehouse tables
+--   -- file:   data/x.csv(col type, ...)   file sources (written as CSV/Parquet for DuckDB)
+--   -- dialect: optional, default duckdb
+--   -- unresolved: text the reason must contain (no columns then)
+-- and one line per output column, in order:
+--   -- NAME: value a.x, b.y | filter a.z      (`-` for none)
+-- `filter` lists the columns that decide the rows (WHERE, JOIN, GROUP BY, HAVING, QUALIFY,
+-- DISTINCT, ORDER BY under LIMIT) plus the column's own (aggregate FILTER, window
+-- PARTITION BY / ORDER BY, a scalar subquery's conditions). Then the SQL.
+
+-- title: plain projection
+-- schema: orders(id, amount double, status varchar)
+-- id: value orders.id | filter -
+-- amount: value orders.amount | filter -
+select id, amount from orders
+
+-- title: expression and alias
+-- schema: orders(id, amount double, tax double)
+-- gross: value orders.amount, orders.tax | filter -
+select amount + tax as gross from orders
+
+-- title: where clause is a filter of every column
+-- schema: orders(id, amount double, status varchar)
+-- id: value orders.id | filter orders.status
+-- amount: value orders.amount | filter orders.status
+select id, amount from orders where status = 'paid'
+
+-- title: select star
+-- schema: orders(id, amount double)
+-- id: value orders.id | filter -
+-- amount: value orders.amount | filter -
+select * from orders
+
+-- title: select star through two ctes
+-- schema: orders(id, amount double, status varchar)
+-- id: value orders.id | filter orders.amount, orders.status
+-- amount: value orders.amount | filter orders.amount, orders.status
+-- status: value orders.status | filter orders.amount, orders.status
+with paid as (select * from orders where status = 'paid'),
+     big as (select * from paid where amount > 100)
+select * from big
+
+-- title: star exclude
+-- schema: orders(id, amount double, status varchar)
+-- id: value orders.id | filter -
+-- amount: value orders.amount | filter -
+select * exclude (status) from orders
+
+-- title: star replace
+-- schema: orders(id, amount double, tax double)
+-- id: value orders.id | filter -
+-- amount: value orders.amount, orders.tax | filter -
+-- tax: value orders.tax | filter -
+select * replace (amount + tax as amount) from orders
+
+-- title: star rename
+-- schema: orders(id, amount double)
+-- order_id: value orders.id | filter -
+-- amount: value orders.amount | filter -
+select * rename (id as order_id) from orders
+
+-- title: qualified star exclude and replace in a join
+-- schema: orders(id, customer_id, amount double); customers(customer_id, name varchar)
+-- id: value orders.id | filter customers.customer_id, orders.customer_id
+-- amount: value orders.amount | filter customers.customer_id, orders.customer_id
+-- customer_id: value customers.customer_id | filter customers.customer_id, orders.customer_id
+-- name: value customers.name | filter customers.customer_id, orders.customer_id
+select o.* exclude (customer_id), c.* replace (upper(c.name) as name)
+from orders o join customers c on o.customer_id = c.customer_id
+
+-- title: columns with a regular expression
+-- schema: orders(id, amount double, amount_tax double, status varchar)
+-- amount: value orders.amount | filter -
+-- amount_tax: value orders.amount_tax | filter -
+select columns('amount') from orders
+
+-- title: columns star inside an aggregate
+-- schema: orders(id, amount double)
+-- id: value orders.id | filter -
+-- amount: value orders.amount | filter -
+select max(columns(*)) from orders
+
+-- title: columns with a list of names
+-- schema: orders(id, amount double, status varchar)
+-- id: value orders.id | filter -
+-- status: value orders.status | filter -
+select columns(['status', 'id']) from orders
+
+-- title: columns with a lambda is not resolved
+-- schema: orders(id, amount double)
+-- unresolved: COLUMNS
+select columns(lambda c: c like 'a%') from orders
+
+-- title: using join star
+-- schema: orders(id, customer_id, amount double); customers(customer_id, name varchar)
+-- id: value orders.id | filter customers.customer_id, orders.customer_id
+-- customer_id: value customers.customer_id, orders.customer_id | filter customers.customer_id, orders.customer_id
+-- amount: value orders.amount | filter customers.customer_id, orders.customer_id
+-- name: value customers.name | filter customers.customer_id, orders.customer_id
+select * from orders join customers using (customer_id)
+
+-- title: using join unqualified column
+-- schema: orders(id, customer_id); customers(customer_id, name varchar)
+-- customer_id: value customers.customer_id, orders.customer_id | filter customers.customer_id, orders.customer_id
+-- name: value customers.name | filter customers.customer_id, orders.customer_id
+select customer_id, name from orders left join customers using (customer_id)
+
+-- title: natural join
+-- schema: orders(id, customer_id); customers(customer_id, name varchar)
+-- id: value orders.id | filter customers.customer_id, orders.customer_id
+-- customer_id: value customers.customer_id, orders.customer_id | filter customers.customer_id, orders.customer_id
+-- name: value customers.name | filter customers.customer_id, orders.customer_id
+select * from orders natural join customers
+
+-- title: join on condition
+-- schema: orders(id, customer_id, amount double); customers(id, name varchar)
+-- name: value customers.name | filter customers.id, orders.customer_id
+-- amount: value orders.amount | filter customers.id, orders.customer_id
+select c.name, o.amount from orders o join customers c on o.customer_id = c.id
+
+-- title: semi join filters without projecting
+-- schema: orders(id, customer_id); vip(customer_id)
+-- id: value orders.id | filter orders.customer_id, vip.customer_id
+select id from orders semi join vip using (customer_id)
+
+-- title: anti join
+-- schema: orders(id, customer_id); blocked(customer_id)
+-- id: value orders.id | filter blocked.customer_id, orders.customer_id
+select o.id from orders o anti join blocked b on o.customer_id = b.customer_id
+
+-- title: union all branches
+-- schema: web(id, amount double); shop(id, total double)
+-- id: value shop.id, web.id | filter -
+-- amount: value shop.total, web.amount | filter -
+select id, amount from web
+union all
+select id, total from shop
+
+-- title: union distinct compares every column
+-- schema: web(id, amount double); shop(id, total double)
+-- id: value shop.id, web.id | filter shop.id, shop.total, web.amount, web.id
+-- amount: value shop.total, web.amount | filter shop.id, shop.total, web.amount, web.id
+select id, amount from web
+union
+select id, total from shop
+
+-- title: union branch filters stay with every column
+-- schema: web(id, amount double, ok boolean); shop(id, total double)
+-- id: value shop.id, web.id | filter shop.total, web.ok
+select id from web where ok
+union all
+select id from shop where total > 0
+
+-- title: union by name
+-- schema: web(id, amount double); shop(id, channel varchar)
+-- id: value shop.id, web.id | filter -
+-- amount: value web.amount | filter -
+-- channel: value shop.channel | filter -
+select id, amount from web
+union all by name
+select id, channel from shop
+
+-- title: except keeps the left values
+-- schema: a(id); b(id)
+-- id: value a.id | filter a.id, b.id
+select id from a except select id from b
+
+-- title: intersect
+-- schema: a(id); b(id)
+-- id: value a.id | filter a.id, b.id
+select id from a intersect select id from b
+
+-- title: aggregate with group by
+-- schema: orders(id, customer_id, amount double)
+-- customer_id: value orders.customer_id | filter orders.customer_id
+-- total: value orders.amount | filter orders.customer_id
+-- n: value - | filter orders.customer_id
+select customer_id, sum(amount) as total, count(*) as n from orders group by customer_id
+
+-- title: group by all
+-- schema: orders(id, customer_id, status varchar, amount double)
+-- customer_id: value orders.customer_id | filter orders.customer_id, orders.status
+-- status: value orders.status | filter orders.customer_id, orders.status
+-- total: value orders.amount | filter orders.customer_id, orders.status
+select customer_id, status, sum(amount) as total from orders group by all
+
+-- title: aggregate without group by
+-- schema: orders(id, amount double)
+-- total: value orders.amount | filter -
+-- orders: value - | filter -
+select sum(amount) as total, count(*) as orders from orders
+
+-- title: count distinct
+-- schema: orders(id, customer_id)
+-- customers: value orders.customer_id | filter -
+select count(distinct customer_id) as customers from orders
+
+-- title: having
+-- schema: orders(id, customer_id, amount double)
+-- customer_id: value orders.customer_id | filter orders.amount, orders.customer_id
+select customer_id from orders group by customer_id having sum(amount) > 100
+
+-- title: aggregate filter clause is the column's own filter
+-- schema: orders(id, status varchar, amount double)
+-- paid: value orders.amount | filter orders.status
+-- all_orders: value - | filter -
+select sum(amount) filter (where status = 'paid') as paid, count(*) as all_orders from orders
+
+-- title: case expression conditions are values
+-- schema: orders(id, amount double, status varchar)
+-- bucket: value orders.amount, orders.status | filter -
+select case when status = 'void' then null when amount > 100 then 'big' else 'small' end as bucket
+from orders
+
+-- title: coalesce and arithmetic
+-- schema: orders(id, amount double, discount double)
+-- net: value orders.amount, orders.discount | filter -
+select coalesce(amount, 0) - coalesce(discount, 0) as net from orders
+
+-- title: window aggregate partition and order are filters
+-- schema: orders(id, customer_id, order_date date, amount double)
+-- running: value orders.amount | filter orders.customer_id, orders.order_date
+select sum(amount) over (partition by customer_id order by order_date) as running from orders
+
+-- title: ranking window values come from its order
+-- schema: orders(id, customer_id, amount double)
+-- rnk: value orders.amount | filter orders.customer_id
+-- rn: value orders.id | filter -
+select rank() over (partition by customer_id order by amount desc) as rnk,
+       row_number() over (order by id) as rn
+from orders
+
+-- title: window with a frame
+-- schema: daily(day date, revenue double)
+-- day: value daily.day | filter -
+-- revenue_7d: value daily.revenue | filter daily.day
+select day, sum(revenue) over (order by day rows between 6 preceding and current row) as revenue_7d
+from daily
+
+-- title: lag reads the ordering as a filter
+-- schema: daily(day date, revenue double)
+-- previous: value daily.revenue | filter daily.day
+select lag(revenue) over (order by day) as previous from daily
+
+-- title: qualify decides rows
+-- schema: orders(id, order_date date, status varchar)
+-- id: value orders.id | filter orders.id, orders.order_date
+-- status: value orders.status | filter orders.id, orders.order_date
+select id, status from orders
+qualify row_number() over (partition by id order by order_date) = 1
+
+-- title: scalar subquery
+-- schema: orders(id, customer_id, amount double); customers(id, name varchar)
+-- id: value customers.id | filter -
+-- biggest: value orders.amount | filter customers.id, orders.customer_id
+select c.id, (select max(o.amount) from orders o where o.customer_id = c.id) as biggest
+from customers c
+
+-- title: exists subquery filters rows
+-- schema: orders(id, customer_id); customers(id, name varchar)
+-- name: value customers.name | filter customers.id, orders.customer_id
+select name from customers c where exists (select 1 from orders o where o.customer_id = c.id)
+
+-- title: in subquery filters rows
+-- schema: orders(id, customer_id, status varchar); customers(id, name varchar)
+-- name: value customers.name | filter customers.id, orders.customer_id, orders.status
+select name from customers where id in (select customer_id from orders where status = 'paid')
+
+-- title: derived table with a column list
+-- schema: orders(id, amount double)
+-- order_id: value orders.id | filter -
+-- value: value orders.amount | filter -
+select * from (select id, amount from orders) as t(order_id, value)
+
+-- title: cte with a column list
+-- schema: orders(id, amount double)
+-- n: value orders.id | filter orders.amount
+with t(n, a) as (select id, amount from orders) select n from t where a > 0
+
+-- title: cte shadows the real table it reads
+-- schema: orders(id, status varchar)
+-- id: value orders.id | filter orders.status
+with orders as (select * from orders where status <> 'void') select id from orders
+
+-- title: distinct makes every column a filter
+-- schema: orders(id, customer_id, status varchar)
+-- customer_id: value orders.customer_id | filter orders.customer_id, orders.status
+-- status: value orders.status | filter orders.customer_id, orders.status
+select distinct customer_id, status from orders
+
+-- title: distinct on
+-- schema: orders(id, customer_id, order_date date)
+-- customer_id: value orders.customer_id | filter orders.customer_id, orders.order_date
+-- id: value orders.id | filter orders.customer_id, orders.order_date
+select distinct on (customer_id) customer_id, id from orders order by customer_id, order_date desc
+
+-- title: order by without limit decides nothing
+-- schema: orders(id, amount double)
+-- id: value orders.id | filter -
+select id from orders order by amount
+
+-- title: order by with limit decides the rows
+-- schema: orders(id, amount double)
+-- id: value orders.id | filter orders.amount
+select id from orders order by amount desc limit 10
+
+-- title: order by an output alias under limit
+-- schema: orders(id, amount double)
+-- id: value orders.id | filter orders.amount
+-- doubled: value orders.amount | filter orders.amount
+select id, amount * 2 as doubled from orders order by doubled limit 3
+
+-- title: csv file source
+-- file: data/orders.csv(order_id integer, amount double)
+-- order_id: value data/orders.csv.order_id | filter -
+-- amount: value data/orders.csv.amount | filter -
+select order_id, amount from read_csv('data/orders.csv')
+
+-- title: csv file source with declared columns and star
+-- file: data/customers.csv(customer_id integer, name varchar)
+-- customer_id: value data/customers.csv.customer_id | filter -
+-- name: value data/customers.csv.name | filter -
+select * from read_csv('data/customers.csv', header = true,
+                       columns = {'customer_id': 'INTEGER', 'name': 'VARCHAR'})
+
+-- title: quoted parquet path
+-- file: data/events.parquet(id integer, kind varchar)
+-- kind: value data/events.parquet.kind | filter data/events.parquet.id
+select kind from 'data/events.parquet' where id > 3
+
+-- title: file joined with an asset
+-- schema: customers(id, name varchar)
+-- file: data/orders.csv(order_id integer, customer_id integer)
+-- order_id: value data/orders.csv.order_id | filter customers.id, data/orders.csv.customer_id
+-- name: value customers.name | filter customers.id, data/orders.csv.customer_id
+select o.order_id, c.name from read_csv('data/orders.csv') o join customers c on c.id = o.customer_id
+
+-- title: external warehouse table
+-- table: raw.events(id, kind varchar)
+-- kind: value raw.events.kind | filter -
+select kind from raw.events
+
+-- title: unnest a list column
+-- schema: orders(id, tags varchar[])
+-- id: value orders.id | filter -
+-- tag: value orders.tags | filter -
+select o.id, t.tag from orders o, unnest(o.tags) as t(tag)
+
+-- title: lateral subquery
+-- schema: orders(id, amount double)
+-- id: value orders.id | filter -
+-- doubled: value orders.amount | filter -
+select o.id, l.doubled from orders o, lateral (select o.amount * 2 as doubled) l
+
+-- title: pivot with an in list
+-- schema: sales(region varchar, quarter varchar, amount double)
+-- region: value sales.region | filter sales.region
+-- q1: value sales.amount | filter sales.quarter, sales.region
+-- q2: value sales.amount | filter sales.quarter, sales.region
+select * from sales pivot (sum(amount) for quarter in ('q1', 'q2'))
+
+-- title: pivot statement without in list depends on the data
+-- schema: sales(region varchar, quarter varchar, amount double)
+-- unresolved: PIVOT
+pivot sales on quarter using sum(amount)
+
+-- title: recursive cte
+-- schema: employees(id, manager_id)
+-- id: value employees.id | filter employees.id, employees.manager_id
+-- depth: value - | filter employees.id, employees.manager_id
+with recursive chain as (
+    select id, 1 as depth from employees where manager_id is null
+    union all
+    select e.id, chain.depth + 1 from employees e join chain on e.manager_id = chain.id
+)
+select id, depth from chain
+
+-- title: values and table functions read nothing upstream
+-- v: value - | filter -
+-- i: value - | filter -
+select v, i from (values (1), (2)) as t(v), range(3) as r(i)
+
+-- title: struct field access reads the struct column
+-- schema: events(id, payload struct(kind varchar, n integer))
+-- kind: value events.payload | filter -
+select payload.kind as kind from events
+
+-- title: lambda parameters are not columns
+-- schema: orders(id, items integer[])
+-- doubled: value orders.items | filter -
+select list_transform(items, lambda x: x * 2) as doubled from orders
+
+-- title: unnamed expression gets duckdb's name once built
+-- schema: orders(id, amount double)
+-- _col_0: value - | filter -
+select count(*) from orders
+
+-- title: unknown schema is a stated gap
+-- schema: orders(id)
+-- unresolved: schema unknown: customers
+select * from orders join customers using (id)
+
+-- title: ambiguous column is a stated gap
+-- schema: orders(id, amount double); customers(id, name varchar)
+-- unresolved: could not be resolved
+select id from orders join customers on orders.id = customers.id
+
+-- title: snowflake model gives the duckdb lineage
+-- dialect: snowflake
+-- schema: orders(id, amount double, status varchar)
+-- id: value orders.id | filter orders.status
+-- big: value orders.amount | filter orders.status
+select id, iff(amount > 100, amount, 0) as big from orders where status = 'paid'
+
+-- title: bigquery model gives the duckdb lineage
+-- dialect: bigquery
+-- schema: orders(id, amount double, status varchar)
+-- status: value orders.status | filter orders.status
+-- total: value orders.amount | filter orders.status
+select status, sum(safe_cast(amount as numeric)) as total from orders group by status
