@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,13 @@ from test_html_export import make_xss_project
 from assets_orch.html import export_catalog
 from assets_orch.project import Project
 
-pytestmark = pytest.mark.browser
+ROOT = Path(__file__).parent.parent
+if str(ROOT) not in sys.path:  # `pytest` run without `python -m`
+    sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from benchmarks.html_export import CHROMIUM_ARGS  # noqa: E402
+
+pytestmark = pytest.mark.browser
 
 
 def _chromium() -> str:
@@ -210,4 +207,31 @@ def test_hostile_text_is_shown_and_never_runs(tmp_path: Path, browser: Browser) 
     page.goto((site / "assets" / "broken.html").as_uri())
     assert "<script>window.__xss = 1</script>" in page.inner_text("#status")
     assert not any(u.endswith("/x") for u in browser.requests)
+    browser.assert_clean()
+
+
+def test_search_finds_stale_reasons_and_columns(tmp_path: Path, browser: Browser) -> None:
+    from assets_orch.template import template_dir
+
+    root = copy_project(template_dir(), tmp_path / "shop")
+    Cli(root)("materialize")
+    with (root / "models" / "staging" / "stg_payments.sql").open("a") as fh:
+        fh.write("where amount is not null\n")
+    site = tmp_path / "site"
+    export_catalog(Project.load(root), site)
+    page = browser.page
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#q", "code changed")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert page.inner_text("#rows a") == "stg_payments"
+    page.fill("#q", "cancellation_rate")  # a column of orders_daily only
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert page.inner_text("#rows a") == "orders_daily"
+    page.fill("#q", "")
+    page.click("a.count[data-state=stale]")
+    page.wait_for_function("document.getElementById('state').value === 'stale'")
+    stale = page.locator("#rows tr").count()
+    assert 1 < stale < 14
+    assert f"{stale} of 14" in page.inner_text("#result-count")
     browser.assert_clean()

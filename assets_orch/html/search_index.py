@@ -17,7 +17,7 @@ from typing import Any
 
 from .model import AssetPage
 
-FIELDS = ("name", "href", "kind", "state", "tags", "owner", "last", "rows", "desc", "cols")
+FIELDS = ("name", "href", "kind", "state", "why", "tags", "owner", "last", "rows", "desc", "cols")
 DESCRIPTION_CHARS = 240
 
 
@@ -29,6 +29,7 @@ def index_row(page: AssetPage) -> list[Any]:
         page.href,
         page.kind,
         page.state,
+        "; ".join(r.text for r in page.reasons)[:DESCRIPTION_CHARS],
         list(page.tags),
         page.owner or "",
         round(last.ended_at) if last and last.ended_at is not None else None,

@@ -1,5 +1,6 @@
-// Index page: search and filter the prebuilt index (search-index.js), render rows in
-// pages of PAGE as the list scrolls. User text goes in with textContent only.
+// Index page: search (name, description, columns, tags, owner, kind, stale reasons)
+// and filter the prebuilt index (search-index.js); render rows in pages of PAGE as
+// the list scrolls. User text goes in with textContent only, never innerHTML.
 (function () {
   "use strict";
   var PAGE = 100;
@@ -9,7 +10,7 @@
   var rows = data.rows;
   // One lower-cased haystack per asset: name, description, columns, tags, owner.
   var hay = rows.map(function (r) {
-    return [r[F.name], r[F.desc], r[F.cols], r[F.tags].join(" "), r[F.owner], r[F.kind]]
+    return [r[F.name], r[F.desc], r[F.cols], r[F.tags].join(" "), r[F.owner], r[F.kind], r[F.why]]
       .join("\n").toLowerCase();
   });
   var names = rows.map(function (r) { return r[F.name].toLowerCase(); });
@@ -46,7 +47,9 @@
     tr.appendChild(name);
     tr.appendChild(el("td", r[F.kind]));
     var st = el("td");
-    st.appendChild(el("span", r[F.state], "badge state-" + r[F.state]));
+    var badge = el("span", r[F.state], "badge state-" + r[F.state]);
+    if (r[F.why]) { badge.title = r[F.why]; }
+    st.appendChild(badge);
     tr.appendChild(st);
     var tags = el("td");
     r[F.tags].forEach(function (t) { tags.appendChild(el("span", t, "tag")); tags.appendChild(document.createTextNode(" ")); });
