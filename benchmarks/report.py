@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .run import Row
 
-HEADER = ("scenario", "N", "rows", "assets (s)", "baseline (s)", "ratio", "peak MiB", "target")
+HEADER = (
+    "scenario",
+    "N",
+    "rows",
+    "runs",
+    "assets (s)",
+    "baseline (s)",
+    "ratio",
+    "peak MiB",
+    "target",
+)
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -20,6 +30,7 @@ def _cells(row: Row) -> tuple[str, ...]:
         row.scenario + (f" ({row.note})" if row.note else ""),
         f"{row.n_models:,}" if row.n_models else "",
         f"{row.rows:,}" if row.rows else "",
+        str(len(row.assets.samples)),
         f"{row.assets.median:.3f}",
         f"{base.median:.3f}" if base and base.samples else "",
         f"{row.ratio:.2f}x" if row.ratio is not None else "",
@@ -46,8 +57,9 @@ def markdown(
         "",
         f"Machine: {machine}.",
         "",
-        f"Medians of {reps} runs, each a whole process (`assets ...` or the baseline "
-        "script under `python`). Ratio = assets / baseline measured in the same invocation. "
+        f"Medians of {reps} runs (fewer where the runs column says so), each a whole "
+        "process (`assets ...` or the baseline script under `python`). "
+        "Ratio = assets / baseline measured in the same invocation. "
         "Peak MiB = max resident set of the process (assets / baseline).",
         "",
         markdown_table(rows),
