@@ -277,24 +277,28 @@ def test_refuses_a_non_empty_folder_that_is_not_an_export(built_shop: Path, tmp_
     assert (tmp_path / "mine.txt").read_text() == "keep me"
 
 
-def test_exports_while_another_process_holds_the_warehouse(
+def test_exports_while_a_writer_holds_the_lock_and_the_warehouse(
     built_shop: Path, tmp_path: Path
 ) -> None:
+    """As during a materialization: the writer lock taken, DuckDB opened for writing."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-            "print('ready', flush=True); time.sleep(60)",
+            "import duckdb, sys, time; from pathlib import Path; "
+            "from assets_orch.lock import WriterLock; "
+            "WriterLock(Path(sys.argv[2]), run_id='held-by-test').acquire(); "
+            "c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
             str(built_shop / "warehouse.duckdb"),
+            str(built_shop / ".assets" / "writer.lock"),
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        summary = export_catalog(Project.load(built_shop), tmp_path / "site")
-        assert summary.assets == len(project_assets(built_shop))
+        result = Cli(built_shop).json("catalog", "export", str(tmp_path / "site"))
+        assert result["assets"] == len(project_assets(built_shop))
         assert {r["state"] for r in index_rows(tmp_path / "site")} == {"fresh"}
     finally:
         holder.kill()
