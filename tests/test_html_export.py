@@ -448,3 +448,12 @@ def test_an_empty_project_exports(tmp_path: Path) -> None:
     summary = export_catalog(Project.load(root), tmp_path / "site")
     assert summary.assets == 0 and index_rows(tmp_path / "site") == []
     check_links(tmp_path / "site")
+
+
+@pytest.mark.parametrize("module", ["export", "highlight", "model", "search_index", "writer"])
+def test_docstring_examples_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"assets_orch.html.{module}"))
+    assert result.failed == 0 and result.attempted > 0

@@ -46,7 +46,7 @@ def slug(name: str) -> str:
     >>> slug("orders_daily")
     'orders_daily'
     >>> slug("a b/<c>")
-    'a_b__c_-8e9f1f5d'
+    'a_b__c_-31d6100d'
     """
     if _SAFE_SLUG.match(name) and name.lower() not in _RESERVED and not name.endswith("."):
         return name

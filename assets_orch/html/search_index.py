@@ -5,8 +5,8 @@ script tag works from ``file://`` where ``fetch()`` of a JSON file does not. Row
 arrays (field names once, in ``fields``) to keep the file small at 10,000 assets.
 
 >>> from assets_orch.html.search_index import to_script
->>> to_script([["a", "assets/a.html"]], fields=("name", "href"))[:38]
-'window.ASSETS_INDEX = {"fields":["name",'
+>>> print(to_script([["a", "assets/a.html"]], fields=("name", "href")), end="")
+window.ASSETS_INDEX = {"fields":["name","href"],"rows":[["a","assets/a.html"]]};
 """
 
 from __future__ import annotations
