@@ -457,3 +457,23 @@ def test_docstring_examples_hold(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(f"assets_orch.html.{module}"))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_a_hub_is_listed_not_drawn(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    (root / "models").mkdir(parents=True)
+    (root / "assets.toml").write_text('name = "hub"\n')
+    (root / "models" / "hub.sql").write_text("select 1 as id\n")
+    for i in range(90):
+        (root / "models" / f"leaf_{i:02d}.sql").write_text("select id from hub\n")
+    site = tmp_path / "site"
+    export_catalog(Project.load(root), site)
+    hub = parse(site / "assets" / "hub.html")
+    assert not hub.all("object") and "too many to draw" in hub.all_text
+    assert len([a for a in hub.all("a") if a["href"].startswith("leaf_")]) == 90
+    leaf = parse(site / "assets" / "leaf_00.html")
+    assert [o["id"] for o in leaf.all("object")] == ["pic-near"]
+    widen = leaf.by_id("widen")
+    assert widen is not None and "disabled" in widen[1]
+    assert not (site / "lineage" / "hub.1.svg").exists()
+    check_links(site)
