@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .catalog import Catalog
-from .records import INTERRUPTED, SUCCESS
+from .records import INTERRUPTED, SUCCESS, MaterializationRecord
 from .warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from .partitions.store import PartitionStore, Update
 
 
 def reconcile(catalog: Catalog, warehouse: Warehouse) -> list[str]:
@@ -24,7 +28,11 @@ def reconcile(catalog: Catalog, warehouse: Warehouse) -> list[str]:
     Call only while holding the writer lock (no other writer can be running).
     """
     notes: list[str] = []
-    stale_mats = catalog.running_materializations()
+    running = catalog.running_materializations()
+    stale_mats = [m for m in running if m.partition is None]
+    partition_mats = [m for m in running if m.partition is not None]
+    if partition_mats:
+        notes += _reconcile_partitions(catalog, warehouse, partition_mats)
     tables = warehouse.tables() if stale_mats else {}
     comments = _data_versions(warehouse) if stale_mats else {}
     for mat in stale_mats:
@@ -60,6 +68,84 @@ def reconcile(catalog: Catalog, warehouse: Warehouse) -> list[str]:
             catalog.mark_run_ended(run.run_id, "crashed", "the process died during the run")
             notes.append(f"run {run.run_id} was left unfinished by pid {run.pid}; closed it")
     return notes
+
+
+def _reconcile_partitions(
+    catalog: Catalog, warehouse: Warehouse, mats: list[MaterializationRecord]
+) -> list[str]:
+    """Partitions left ``running``: the bookkeeping table in the warehouse, written in the
+    batch's transaction, says whether they committed; the ranges are updated to match."""
+    from .partitions.store import PartitionStore, consumed_json, failed, succeeded
+    from .partitions.tables import committed
+
+    found = committed(warehouse, [m.id for m in mats])
+    store = PartitionStore(catalog.path)
+    rev: int | None = None
+    done: dict[str, int] = {}
+    lost: dict[str, int] = {}
+    try:
+        for mat in mats:
+            hit = found.get(mat.id)
+            if hit is not None:
+                rows, version = hit
+                catalog.finish_materialization(
+                    replace(
+                        mat,
+                        status=SUCCESS,
+                        ended_at=time.time(),
+                        row_count=rows,
+                        data_version=version,
+                    )
+                )
+                rev = rev if rev is not None else store.new_revision(f"reconcile {mat.run_id}")
+                update = succeeded(
+                    fingerprint=mat.code_fingerprint,
+                    rev=rev,
+                    changed=True,
+                    consumed=consumed_json({**mat.upstream_versions, **mat.source_versions}),
+                )
+                done[mat.asset] = done.get(mat.asset, 0) + 1
+            else:
+                catalog.finish_materialization(
+                    replace(
+                        mat,
+                        status=INTERRUPTED,
+                        ended_at=time.time(),
+                        error="interrupted: the process died before the batch committed",
+                    )
+                )
+                update = failed("interrupted")
+                lost[mat.asset] = lost.get(mat.asset, 0) + 1
+            _update_range(store, mat, update)
+    finally:
+        store.close()
+    notes = [f"{a}: {n} partition(s) had committed; recorded them" for a, n in done.items()]
+    notes += [
+        f"{a}: {n} partition(s) were interrupted; their previous rows are intact"
+        for a, n in lost.items()
+    ]
+    return notes
+
+
+def _update_range(store: PartitionStore, mat: MaterializationRecord, update: Update) -> None:
+    """Apply ``update`` to the one partition ``mat`` was building."""
+    from .partitions.definition import KEY_SEP, PartitionsDef, TimeDim
+
+    signature = store.signature(mat.asset)
+    if signature is None or mat.partition is None:
+        return
+    # A definition able to parse the key back into (static values, index), from the
+    # layout signature the ranges were written with.
+    time_part, _, static_part = signature.partition(";")
+    time = None
+    if time_part != "-":
+        column, _, grain = time_part.partition("/")
+        time = TimeDim(column, grain, 0, None)
+    values = dict(p.split("=", 1) for p in mat.partition.split(KEY_SEP) if "=" in p)
+    static = tuple((n, (values.get(n, ""),)) for n in static_part.split(",") if n)
+    definition = PartitionsDef(time, static)
+    values_, index = definition.parse_key(mat.partition)
+    store.update(mat.asset, [(definition.static_label(values_), index, index, update)])
 
 
 def _data_versions(warehouse: Warehouse) -> dict[str, str]:

@@ -25,6 +25,7 @@ ALL = {
     "payments_by_method",
     "customer_segments",
     "segment_summary",
+    "revenue_by_day",  # partitioned by day: 366 partitions in 12 batches
 }
 
 
@@ -119,6 +120,7 @@ def test_changed_csv_makes_exactly_its_downstream_stale(built_shop: Cli, shop: P
         "customer_lifetime_value",
         "customer_segments",
         "segment_summary",
+        "revenue_by_day",
     }
     status = {s["name"]: s for s in built_shop.json("status")}
     assert {n for n, s in status.items() if s["stale"]} == expected
@@ -176,9 +178,10 @@ def test_history_and_runs(built_shop: Cli) -> None:
     assert len(hist) == 1 and hist[0]["status"] == "success" and hist[0]["row_count"] > 0
     assert [c[0] for c in hist[0]["columns"]][0] == "order_date"
     runs = built_shop.json("runs")
-    assert len(runs) == 1 and runs[0]["counts"] == {"success": 14}
+    # 14 assets, and revenue_by_day's 366 daily partitions written in 12 monthly batches
+    assert len(runs) == 1 and runs[0]["counts"] == {"success": 14 + 12}
     shown = built_shop.json("runs", "show", runs[0]["run_id"][:15])
-    assert len(shown["materializations"]) == 14
+    assert len(shown["materializations"]) == 14 + 366
 
 
 def test_selection_grammar_through_cli(built_shop: Cli) -> None:

@@ -63,11 +63,17 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
     from .render import out, print_json, status_counts, status_grid
 
     project = ctx.load()
-    statuses = project.status()
+    judgement = project.judge()
+    statuses = judgement.statuses
     names = project.graph.order(project.graph.select(selection))
     chosen = [statuses[n] for n in names if not only_stale or statuses[n].is_stale]
+    parts = judgement.partitions
     if as_json:
-        print_json([_status_json(project, st) for st in chosen])
+        rows = [_status_json(project, st) for st in chosen]
+        for row in rows:
+            if row["name"] in parts:
+                row["partitions"] = parts[str(row["name"])].counts()
+        print_json(rows)
         return
     if not project.warehouse_view.tables and project.warehouse_view.tables is not None:
         pass
@@ -77,6 +83,13 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
             "table presence is taken from the catalog"
         )
     status_grid(chosen).print()
+    shown = [st.name for st in chosen if st.name in parts]
+    if shown:
+        from .commands_partitions import partition_counts
+
+        out.print("\npartitions (assets partitions NAME for ranges):")
+        for name in shown:
+            out.print(f"  {name}: {partition_counts(parts[name])}")
     out.print(f"\n{len(chosen)} asset(s): {status_counts(chosen) or 'none'}")
 
 
@@ -118,13 +131,18 @@ def lineage(
     output: Path | None,
     as_json: bool,
 ) -> None:
-    """Show the lineage of asset NAME: a tree, or DOT / SVG / PNG via Graphviz."""
+    """Show the lineage of asset NAME, or of one column (NAME.column): a tree, or DOT /
+    SVG / PNG via Graphviz."""
     from rich.markup import escape
 
     from ..lineage_view import neighbourhood, render, text_tree, to_dot
     from .render import out, print_json, styled
 
     project = ctx.load()
+    if "." in name and name not in project.graph:
+        from .commands_columns import show_column_lineage
+
+        return show_column_lineage(project, name, direction, depth, fmt, output, as_json)
     focus = project.graph.resolve(name)
     statuses = project.status()
     up = direction in (None, "upstream")

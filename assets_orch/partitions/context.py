@@ -103,7 +103,8 @@ def project_status(
     overlaid = overlay_snapshot(snapshot, graph, inputs)
     notes: list[str] = []
     if probe:
-        notes = run_probes(project, inputs, sources, warehouse)
+        current = _inputs_now(graph, inputs, sources, overlaid)
+        notes = run_probes(project, inputs, current, warehouse)
     base = compute_status(graph, overlaid, sources, project.warehouse_view, now)
     statuses, parts = compute(
         graph,
@@ -117,27 +118,42 @@ def project_status(
     return Judgement(statuses, parts, inputs, overlaid, sources, notes)
 
 
+def _inputs_now(
+    graph: AssetGraph,
+    inputs: PartitionInputs,
+    sources: dict[str, str],
+    snapshot: CatalogSnapshot,
+) -> dict[str, dict[str, str]]:
+    """Per partitioned asset: the current version of each file source and unpartitioned
+    upstream it reads (what a probe compares the consumed versions with)."""
+    out = {}
+    for name in inputs.definitions:
+        spec = graph.specs[name]
+        now = {f: sources.get(f, "absent") for f in spec.file_sources}
+        for up in spec.upstreams:
+            version = snapshot.data_version(up)
+            if up not in inputs.definitions and version is not None:
+                now[up] = version
+        out[name] = now
+    return out
+
+
 def _probe_targets(
-    project: Project, inputs: PartitionInputs, sources: dict[str, str]
+    inputs: PartitionInputs, current: dict[str, dict[str, str]]
 ) -> list[tuple[str, str, int, int]]:
-    """(asset, static label, first, last) spans with partitions built from old sources."""
+    """(asset, static label, first, last) spans with partitions built from inputs that
+    changed since (file sources, unpartitioned upstreams)."""
     targets = []
     for name, definition in inputs.definitions.items():
-        spec = project.graph.specs[name]
-        if not spec.file_sources or inputs.signatures.get(name) not in (
-            None,
-            definition.signature,
-        ):
+        now = current.get(name, {})
+        if not now or inputs.signatures.get(name) not in (None, definition.signature):
             continue
         for label, segments in inputs.ranges.get(name, {}).items():
             old = [
                 (a, b)
                 for a, b, st in segments
                 if st.built
-                and any(
-                    st.consumed_map().get(f) not in (None, sources.get(f))
-                    for f in spec.file_sources
-                )
+                and any(st.consumed_map().get(k) not in (None, v) for k, v in now.items())
             ]
             if old:
                 targets.append((name, label, old[0][0], old[-1][1]))
@@ -147,15 +163,16 @@ def _probe_targets(
 def run_probes(
     project: Project,
     inputs: PartitionInputs,
-    sources: dict[str, str],
+    current: dict[str, dict[str, str]],
     warehouse: Warehouse | None,
 ) -> list[str]:
-    """Find which partitions a changed source file really changed (see tables.py)."""
+    """Find which partitions changed inputs really change (see tables.py)."""
     import duckdb
 
     from .tables import probe_changed
 
-    targets = _probe_targets(project, inputs, sources)
+    inputs.current = current
+    targets = _probe_targets(inputs, current)
     if not targets:
         return []
     own = None
@@ -200,8 +217,7 @@ def save_verified(store: PartitionStore, judgement: Judgement, graph: AssetGraph
     if inputs is None:
         return
     for name, labels in inputs.probes.items():
-        spec = graph.specs[name]
-        current = {f: judgement.source_versions.get(f, "absent") for f in spec.file_sources}
+        current = inputs.current.get(name, {})
         changes = []
         for label, changed in labels.items():
             changed_set = [(a, b) for a, b, _ in changed]

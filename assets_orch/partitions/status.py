@@ -140,6 +140,8 @@ class PartitionInputs:
     summaries: dict[str, tuple[int | None, int, int, float | None]] = field(default_factory=dict)
     # asset -> static label -> indices whose query result changed (probe ran); absent: no probe
     probes: dict[str, dict[str, list[tuple[int, int, bool]]]] = field(default_factory=dict)
+    # asset -> the current versions of the inputs the probes compared against
+    current: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def aggregate_version(summary: tuple[int | None, int, int, float | None]) -> str | None:
@@ -341,9 +343,16 @@ class _Judge:
             detail = " ".join([f"+{a}" for a in added] + [f"-{r}" for r in removed])
             reasons.append(Reason(DEPS, detail))
         changed = set()
+        # The probe ran the query on the inputs as they are now and found the result the
+        # partition holds: inputs that changed since do not make it stale. Only inputs
+        # still at the version the probe saw count (an upstream rebuilt later does not).
+        verified = probed and not probe_changed
+        seen = self.inputs.current.get(self.spec.name, {})
         for up in self.whole:
             was, now = consumed.get(up), self.versions.get(up)
-            if was is not None and now is not None and was != now:
+            if was is None or now is None or was == now:
+                continue
+            if not (verified and seen.get(up) == now):
                 changed.add(up)
         for up, (rev, _) in ups.items():
             if stored.built_rev is not None and rev > stored.built_rev:
@@ -353,9 +362,8 @@ class _Judge:
             was = consumed.get(src)
             if was is None or self.source_versions.get(src, was) == was:
                 continue
-            if probed and not probe_changed:
-                continue  # the probe found this partition's result unchanged
-            reasons.append(Reason(SOURCE, src))
+            if not (verified and seen.get(src) == self.source_versions.get(src)):
+                reasons.append(Reason(SOURCE, src))
         for up in self.spec.upstreams:
             if up in changed:
                 continue

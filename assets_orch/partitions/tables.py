@@ -180,6 +180,9 @@ def write_batch(
                 f"CREATE TABLE {table} AS SELECT * FROM (\n{body}\n) LIMIT 0",
                 _bind(body, params),
             )
+            # Managed by assets_orch; which materialization wrote each partition is in BOOK.
+            note = COMMENT_PREFIX + json.dumps({"partitioned": definition.signature})
+            cur.execute(f"COMMENT ON TABLE {table} IS {_literal(note)}")
     cur.execute("BEGIN TRANSACTION")
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {new} AS\n{body}\n", _bind(body, params))
