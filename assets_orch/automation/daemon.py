@@ -18,6 +18,7 @@ and ends the loop.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -94,6 +95,7 @@ class Daemon:
         self._graph_select: Callable[[tuple[str, ...]], object] | None = None
         self._warned: set[str] = set()
         self._report: TickReport | None = None
+        self._loaded: list[Project] = []
 
     # ---- the loop ---------------------------------------------------------------------
 
@@ -158,13 +160,16 @@ class Daemon:
         now = self.clock() if now is None else now
         report = self._report = TickReport(self.store.start_tick(now=now), now)
         try:
-            project = Project.load(self.root)
+            project = self._load()
             self._graph_select = project.graph.select
             self._evaluate_and_run(project, now, report)
         except AssetsError as e:  # e.g. a model being edited does not parse: try next tick
             report.error = str(e).splitlines()[0]
             self._decide("error", "", "nothing more this tick", report.error)
         finally:
+            for loaded in self._loaded:  # close now: waiting for the GC keeps files open
+                loaded.catalog.close()
+            self._loaded.clear()
             self.store.finish_tick(
                 report.tick_id,
                 decisions=len(report.decisions),
@@ -173,6 +178,11 @@ class Daemon:
             )
             self._report = None
         return report
+
+    def _load(self) -> Project:
+        project = Project.load(self.root)
+        self._loaded.append(project)
+        return project
 
     def _evaluate_and_run(self, project: Project, now: float, report: TickReport) -> None:
         config = project.config
@@ -213,7 +223,7 @@ class Daemon:
                 self._decide("run", request.trigger, "not started", "the daemon is stopping")
                 continue
             if report.runs:  # the last run changed the warehouse: judge again
-                project = Project.load(self.root)
+                project = self._load()
                 statuses = project.status(now=now)
             self._execute(request, project, statuses, held, report)
 
@@ -370,6 +380,9 @@ class Daemon:
         except AssetsError as e:
             self._decide("run", request.trigger, "not started", str(e).splitlines()[0])
             return
+        # The runner's project objects close their catalog connections only when
+        # collected; collect now so that a daemon running for weeks keeps few files open.
+        gc.collect()
         if result is None:
             self._decide("run", request.trigger, "nothing to do", "fresh when the run began")
             return
