@@ -301,7 +301,11 @@ def probe_changed(
         "SELECT b.idx FROM __built b LEFT JOIN __probe p ON p.idx = b.idx "
         "WHERE coalesce(p.n, 0) <> b.n OR coalesce(p.h, 0) <> b.h"
     )
-    rows = con.cursor().execute(query, _bind(body, params)).fetchall()
+    cur = warehouse.cursor()  # relative file paths resolve against the project root
+    try:
+        rows = cur.execute(query, _bind(body, params)).fetchall()
+    finally:
+        cur.close()
     return {int(r[0]) for r in rows}
 
 
