@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import spawn_assets, wait_for
+from conftest import Cli, spawn_assets, wait_for
 from helpers import write_project
 
 from assets_orch.automation.daemon import Daemon
@@ -225,3 +225,34 @@ def test_sigterm_when_idle(project: Path) -> None:
             proc.kill()
             proc.wait(timeout=10)
     assert proc.returncode == 0 and "daemon stopped" in err
+
+
+def test_a_run_is_deferred_while_another_process_writes(project: Path) -> None:
+    from assets_orch.lock import WriterLock
+
+    runner = Daemon(project, env={"ASSETS_TRIGGER_TOKEN": TOKEN})
+    try:
+        server = runner.serve_http("127.0.0.1", 0)
+        assert post(server.url, {"stale": False}, TOKEN)[0] == 202
+        with WriterLock(project / ".assets/writer.lock", run_id="someone-else"):
+            held = runner.tick()
+        assert held.runs == []
+        [deferred] = [d for d in held.decisions if d.action == "deferred"]
+        assert "someone-else" in deferred.detail
+        later = runner.tick()
+    finally:
+        runner.close()
+    assert [r.trigger for r in runs_of(project)] == ["http"] and len(later.runs) == 1
+
+
+def test_decisions_are_listed_by_the_cli(project: Path) -> None:
+    runner = Daemon(project, env={"ASSETS_TRIGGER_TOKEN": TOKEN})
+    try:
+        server = runner.serve_http("127.0.0.1", 0)
+        post(server.url, {}, TOKEN)
+        [run] = runner.tick().runs
+    finally:
+        runner.close()
+    listed = Cli(project).json("decisions", "--run", run.run_id)
+    assert [d["action"] for d in listed] == ["success", "started"]
+    assert "run http: started" in Cli(project)("decisions").output

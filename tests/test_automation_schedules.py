@@ -196,3 +196,22 @@ def test_config_errors_name_the_line_and_the_key(
         Project.load(root)
     assert message in str(info.value)
     assert info.value.line == line + 1  # +1: the name line
+
+
+def test_warn_after_is_reported_once_and_builds_nothing(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {"models/daily.sql": "-- freshness: {warn_after: 12h, error_after: 24h}\nselect 1 as x"},
+    )
+    Cli(root)("materialize")
+    t0 = Project.load(root).status()["daily"].last.ended_at  # type: ignore[union-attr]
+    daemon = Daemon(root, env={})
+    try:
+        first = daemon.tick(t0 + 13 * 3600)
+        second = daemon.tick(t0 + 13 * 3600 + 60)
+    finally:
+        daemon.close()
+    assert [(d.kind, d.subject, d.action, d.detail) for d in first.decisions] == [
+        ("freshness", "daily", "warning", "older than 12h")
+    ]
+    assert first.runs == [] and second.decisions == []

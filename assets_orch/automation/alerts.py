@@ -40,6 +40,16 @@ if TYPE_CHECKING:
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SENT, FAILED, SKIPPED = "sent", "failed", "skipped"
+EVENTS = frozenset(
+    (
+        "run_failed",
+        "asset_failed",
+        "check_failed",
+        "freshness_overdue",
+        "source_late",
+        "run_succeeded",
+    )
+)
 BACKOFF = 0.5  # seconds before the first retry; doubled each time
 
 

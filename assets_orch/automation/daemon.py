@@ -31,6 +31,7 @@ from ..config import STATE_DIR, find_project_root
 from ..errors import AssetsError, LockError
 from ..project import Project
 from . import alerts, schedules, sensors
+from .freshness import old_assets
 from .lateness import SourceState, source_states, waiting
 from .store import AutomationStore, Decision
 
@@ -126,7 +127,10 @@ class Daemon:
         """Tick until ``cancel`` is set; an HTTP request wakes the loop at once."""
         try:
             while not self.cancel.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception as e:  # noqa: BLE001 - a daemon outlives one bad tick
+                    self._decide("error", "", "tick failed", f"internal error: {e!r}")
                 wait = interval or self._interval()
                 deadline = time.monotonic() + wait
                 while not self.cancel.is_set() and not self._wake.is_set():
@@ -196,6 +200,7 @@ class Daemon:
         }
         events = self._transitions("source_late", late)
         events += self._transitions("freshness_overdue", sensors.overdue(statuses))
+        self._transitions("freshness_warning", old_assets(project.graph, statuses, now))
 
         requests = self.deferred
         self.deferred = []
@@ -374,7 +379,8 @@ class Daemon:
                 self.root, names, options=options, on_plan=on_plan, cancel=self.cancel
             )
         except LockError as e:
-            self.deferred.append(request)
+            if all((r.trigger, r.label) != (request.trigger, request.label) for r in self.deferred):
+                self.deferred.append(request)
             self._decide("run", request.trigger, "deferred", str(e).splitlines()[0])
             return
         except AssetsError as e:
@@ -394,20 +400,27 @@ class Daemon:
 
     # ---- alerts and decisions ---------------------------------------------------------
 
+    # event -> (decision kind, when it begins, when it ends)
+    _CONDITIONS = {
+        "source_late": ("source", "late", "back on time"),
+        "freshness_overdue": ("freshness", "overdue", "fresh again"),
+        "freshness_warning": ("freshness", "warning", "no longer old"),
+    }
+
     def _transitions(self, event: str, current: Mapping[str, str]) -> list[alerts.AlertEvent]:
         """Events for conditions that began since the last tick (alert once, not each tick)."""
         key = f"open:{event}"
         known: dict[str, str] = self.store.json_state(key) or {}
         if set(known) != set(current):
             self.store.set_json_state(key, {k: current[k] for k in sorted(current)})
-        found = []
-        kind = "source" if event == "source_late" else "freshness"
+        kind, began, ended = self._CONDITIONS[event]
         for subject in sorted(set(known) - set(current)):
-            self._decide(kind, subject, "back on time" if kind == "source" else "fresh again")
+            self._decide(kind, subject, ended)
+        found = []
         for subject in sorted(set(current) - set(known)):
-            self._decide(kind, subject, "late" if kind == "source" else "overdue", current[subject])
+            self._decide(kind, subject, began, current[subject])
             found.append(alerts.AlertEvent(event, subject, current[subject]))
-        return found
+        return [e for e in found if e.event in alerts.EVENTS]
 
     def _send(
         self,

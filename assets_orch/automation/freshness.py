@@ -27,7 +27,11 @@ from ..durations import format_duration
 from ..errors import AutomationError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..graph import AssetGraph
     from ..metadata import FreshnessPolicy
+    from ..staleness import AssetStatus
 
 OK, WARN, OVERDUE = "ok", "warn", "overdue"
 
@@ -78,6 +82,22 @@ def evaluate(policy: FreshnessPolicy, *, last: float | None, now: float) -> Verd
     if policy.warn_after is not None and age > policy.warn_after:
         return Verdict(WARN, f"older than {format_duration(policy.warn_after)}")
     return Verdict(OK)
+
+
+def old_assets(
+    graph: AssetGraph, statuses: Mapping[str, AssetStatus], now: float
+) -> dict[str, str]:
+    """Assets past their ``warn_after`` but not overdue: asset -> why (a warning only)."""
+    found = {}
+    for name, spec in graph.specs.items():
+        policy = spec.meta.freshness
+        last = statuses[name].last if name in statuses else None
+        if policy is None or policy.warn_after is None or last is None or last.ended_at is None:
+            continue
+        verdict = evaluate(policy, last=last.ended_at, now=now)
+        if verdict.level == WARN:
+            found[name] = verdict.detail
+    return found
 
 
 def _deadline_verdict(policy: FreshnessPolicy, last: float, now: float) -> Verdict:
