@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 UNCHANGED = "unchanged"  # --stale: upstream rebuilt with identical data (early cutoff)
 NOT_STARTED = "not_started"
 TIMEOUT_GRACE = 2.0  # seconds a timed-out asset gets to roll back before it is abandoned
+_TRACKER_LOCK = threading.Lock()
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -356,11 +357,27 @@ class Engine:
         """Early cutoff: re-judge a unit once its upstreams in this run are done."""
         if unit.partitioned and self.partitions is not None:
             return self.partitions.still_stale(unit, self.snapshot)
-        return bool(
-            asset_reasons(
-                spec, self.snapshot, self.source_versions, self.warehouse_view, time.time()
-            )
+        reasons = asset_reasons(
+            spec, self.snapshot, self.source_versions, self.warehouse_view, time.time()
         )
+        if reasons and all(r.kind == "upstream changed" for r in reasons):
+            # Column versions: what the upstreams changed may not be what it reads.
+            return not self._column_tracker().fresh(spec, self.snapshot).fresh
+        return bool(reasons)
+
+    def _column_tracker(self) -> Any:
+        with _TRACKER_LOCK:  # first calls may come from several workers at once
+            if getattr(self, "_columns", None) is None:
+                from .column_versions import ColumnTracker
+
+                self._columns = ColumnTracker(
+                    self.graph,
+                    self.catalog,
+                    self.warehouse,
+                    self.source_versions,
+                    self.warehouse.schema,
+                )
+            return self._columns
 
     def _drain(
         self,
@@ -593,6 +610,7 @@ class Engine:
             self.catalog.finish_materialization(final)
             self._record_checks(run_id, records[0], build.checks)
             self.snapshot.assets[spec.name] = AssetHistory(final, SUCCESS)
+            self._column_tracker().record(spec, final, self.snapshot)
             return self._outcome(
                 unit.id,
                 SUCCESS,

@@ -161,6 +161,9 @@ class AssetMeta(Strict):
     partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     batch_size: int | None = Field(default=None, ge=1)
     incremental: IncrementalPolicy | None = None
+    # Python assets only (SQL lineage is inferred): {output column: ["upstream.column"]},
+    # the columns each output column's value is computed from (docs/column-lineage.md).
+    column_lineage: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -201,6 +204,23 @@ class AssetMeta(Strict):
         if self.batch_size is not None and not partitioned:
             raise ValueError("'batch_size' applies to partitioned assets")
         return self
+
+    @field_validator("column_lineage", mode="before")
+    @classmethod
+    def _column_lineage(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = []
+        for column, refs in value.items():
+            items = [refs] if isinstance(refs, str) else list(refs or ())
+            for ref in items:
+                if not isinstance(ref, str) or "." not in ref.strip(".") or " " in ref:
+                    raise ValueError(
+                        f"column_lineage['{column}']: '{ref}' must name an upstream column "
+                        "as 'asset.column'"
+                    )
+            out.append((str(column), tuple(items)))
+        return out
 
     @field_validator("tags", "deps", "on", mode="before")
     @classmethod

@@ -132,9 +132,19 @@ class Project:
 
     def judge(self, *, now: float | None = None, warehouse: Warehouse | None = None) -> Judgement:
         """Statuses with partitioned assets judged per partition (docs/partitions.md)."""
+        from .column_versions import refine_statuses
         from .partitions.context import project_status
 
-        return project_status(self, now=now or time.time(), warehouse=warehouse)
+        judgement = project_status(self, now=now or time.time(), warehouse=warehouse)
+        judgement.statuses = refine_statuses(
+            self,
+            judgement.statuses,
+            snapshot=judgement.snapshot,
+            source_versions=judgement.source_versions,
+            keep=set(judgement.partitions),
+            warehouse=warehouse,
+        )
+        return judgement
 
     def save_graph(self) -> None:
         """Store the asset list and lineage edges in the catalog (for readers, HTML)."""

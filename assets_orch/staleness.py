@@ -73,6 +73,15 @@ class AssetStatus:
 
 
 @dataclass(frozen=True)
+class ColumnVerdict:
+    """Whether an asset's columns are provably untouched by its upstreams' changes
+    (column versions, see column_versions.py); ``note`` says what changed instead."""
+
+    fresh: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class WarehouseView:
     """What staleness needs to know of the warehouse: table name -> materialization id.
 
@@ -95,8 +104,13 @@ def asset_reasons(
     source_versions: dict[str, str],
     warehouse: WarehouseView,
     now: float,
+    columns: ColumnVerdict | None = None,
 ) -> list[Reason]:
-    """The reasons ``spec`` is stale on its own account (not counting upstream staleness)."""
+    """The reasons ``spec`` is stale on its own account (not counting upstream staleness).
+
+    With a fresh ``columns`` verdict, ``upstream changed`` reasons are dropped: what
+    changed upstream is not what this asset reads.
+    """
     history = snapshot.history(spec.name)
     last = history.last_success
     reasons: list[Reason] = []
@@ -134,6 +148,8 @@ def asset_reasons(
         verdict = evaluate_freshness(policy, last=last.ended_at, now=now)
         if verdict.overdue:
             reasons.append(Reason(FRESHNESS, verdict.detail))
+    if columns is not None and columns.fresh:
+        reasons = [r for r in reasons if r.kind != UPSTREAM_CHANGED]
     return reasons
 
 
@@ -168,6 +184,46 @@ def compute_status(
             last=history.last_success,
         )
     return result
+
+
+def apply_column_verdicts(
+    graph: AssetGraph,
+    statuses: dict[str, AssetStatus],
+    verdicts: dict[str, ColumnVerdict],
+    *,
+    keep: set[str] | frozenset[str] = frozenset(),
+) -> dict[str, AssetStatus]:
+    """Statuses with upstream reasons dropped where a verdict proves them harmless.
+
+    In lineage order: an asset with a fresh verdict loses its ``upstream changed`` and
+    ``upstream stale`` reasons (the verdict's note is kept instead), and an ``upstream
+    stale: X`` reason goes when X turned out fresh. Assets in ``keep`` (judged by
+    another pass, such as partitions) are left as they are.
+    """
+    out: dict[str, AssetStatus] = {}
+    for name in graph.order():
+        st = statuses[name]
+        if name in keep:
+            out[name] = st
+            continue
+        # An upstream that turned out fresh will not be rebuilt: not a reason any more.
+        reasons = [
+            r
+            for r in st.reasons
+            if not (r.kind == UPSTREAM_STALE and r.subject in out and not out[r.subject].is_stale)
+        ]
+        verdict = verdicts.get(name)
+        notes = st.notes
+        upstream = [r for r in reasons if r.kind in (UPSTREAM_CHANGED, UPSTREAM_STALE)]
+        if upstream and verdict is not None and verdict.fresh:
+            reasons = [r for r in reasons if r not in upstream]
+            if verdict.note:
+                notes = (*notes, verdict.note)
+        if len(reasons) == len(st.reasons):
+            out[name] = st
+        else:
+            out[name] = AssetStatus(name, _state(reasons), tuple(reasons), st.last, notes)
+    return out
 
 
 def _state(reasons: list[Reason]) -> str:

@@ -171,6 +171,40 @@ class Warehouse:
         rows = self.connect().execute(f"DESCRIBE {self.qualified(name)}").fetchall()
         return tuple((r[0], r[1]) for r in rows)
 
+    def describe_table(self, name: str) -> tuple[tuple[str, str], ...]:
+        """Column names and types of any table or view, named as SQL writes it
+        (``raw.events``): the schemas of external tables, for column lineage."""
+        import duckdb
+
+        cur = self.connect(read_only=True).cursor()  # a worker thread may ask
+        try:
+            rows = cur.execute(f"DESCRIBE {name}").fetchall()
+        except duckdb.Error as e:
+            raise WarehouseError(f"cannot describe table {name}: {e}") from e
+        finally:
+            cur.close()
+        return tuple((r[0], r[1]) for r in rows)
+
+    def describe_source(self, from_item: str) -> tuple[tuple[str, str], ...]:
+        """Column names and types of a FROM item that reads files, such as
+        ``read_csv('data/x.csv', header = true)``, from an in-memory DuckDB whose
+        ``file_search_path`` is the project root (the warehouse file is not opened)."""
+        import duckdb
+
+        con = duckdb.connect(
+            ":memory:",
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": True},
+        )
+        try:
+            con.execute(f"SET file_search_path = {_literal(str(self.root))}")
+            rows = con.execute(f"DESCRIBE SELECT * FROM {from_item}").fetchall()
+        except duckdb.Error as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise WarehouseError(f"cannot read the columns of {from_item}: {first}") from e
+        finally:
+            con.close()
+        return tuple((r[0], r[1]) for r in rows)
+
     def row_count(self, name: str) -> int:
         row = self.connect().execute(f"SELECT count(*) FROM {self.qualified(name)}").fetchone()
         return int(row[0]) if row else 0

@@ -83,6 +83,13 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
             "table presence is taken from the catalog"
         )
     status_grid(chosen).print()
+    noted = [(st.name, note) for st in chosen if st.name not in parts for note in st.notes]
+    if noted:  # e.g. "non-breaking: stg_orders added columns x" (docs/column-lineage.md)
+        from rich.markup import escape
+
+        out.print("")
+        for name, note in noted:
+            out.print(f"{escape(name)}: {escape(note)}", soft_wrap=True)
     shown = [st.name for st in chosen if st.name in parts]
     if shown:
         from .commands_partitions import partition_counts
@@ -131,8 +138,10 @@ def lineage(
     output: Path | None,
     as_json: bool,
 ) -> None:
-    """Show the lineage of asset NAME, or of one column (NAME.column): a tree, or DOT /
-    SVG / PNG via Graphviz."""
+    """Show the lineage of asset NAME (or column NAME.column): tree, DOT, SVG or PNG.
+
+    For a column, value edges (its value is computed from) and filter edges (they decide
+    its rows) are drawn differently; see docs/column-lineage.md."""
     from rich.markup import escape
 
     from ..lineage_view import neighbourhood, render, text_tree, to_dot

@@ -15,31 +15,22 @@ Two steps, so that the caller can fetch schemas in between:
 
 The query is always the DuckDB form of the asset (its transpilation when it is written
 in another dialect), so a model gives the same lineage whatever dialect it is written
-in. Real tables and files are replaced by placeholder names before sqlglot qualifies
-the query, so that files (``read_csv(...)``) and tables of any qualification depth share
-one flat schema. When a schema is missing, or a construct cannot be resolved exactly,
+in. When a schema is missing, or a construct cannot be resolved exactly,
 the result says so in ``unresolved`` and has no columns: lineage is never guessed.
 See docs/column-lineage.md for the rules.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError
-
-from assets_orch.sql.column_walk import Result, Unresolved, Walker, digest
-from assets_orch.sql.upstreams import FILE_FUNCTIONS, looks_like_file
+if TYPE_CHECKING:
+    from assets_orch.sql.column_prepare import Prepared
 
 # Bump when lineage or column fingerprints change meaning, so stored ones are recomputed.
 LINEAGE_VERSION = "assets_orch.sql.columns/1"
-PLACEHOLDER = "__src_{}"
-_COLUMNS_ROUNDS = 8
 
 
 @dataclass(frozen=True, order=True)
@@ -167,269 +158,14 @@ class QueryLineage:
         return cls(unresolved=reason)
 
 
-@dataclass
-class Prepared:
-    """A parsed DuckDB query with its real tables and files replaced by placeholders."""
-
-    expression: exp.Expr | None
-    refs: tuple[SourceRef, ...]
-    placeholders: dict[str, SourceRef] = field(default_factory=dict)
-    error: str | None = None
-
-    def lineage(self, schemas: Mapping[str, SourceSchema]) -> QueryLineage:
-        """The lineage against ``schemas`` (by :attr:`SourceRef.key`)."""
-        if self.expression is None:
-            return QueryLineage.gap(self.error or "the query could not be parsed")
-        missing = [r.key for r in self.refs if r.key not in schemas]
-        if missing:
-            return QueryLineage.gap("schema unknown: " + ", ".join(sorted(missing)))
-        by_placeholder = {p: schemas[r.key] for p, r in self.placeholders.items()}
-        try:
-            with _QUALIFY_LOCK:
-                qualified = _qualify(self.expression.copy(), by_placeholder)
-            result = Walker(by_placeholder, SourceColumn).query(qualified, {}, None)
-        except Unresolved as e:
-            return QueryLineage.gap(str(e))
-        except OptimizeError as e:
-            return QueryLineage.gap(_first_line(e))
-        except (SqlglotError, RecursionError) as e:
-            return QueryLineage.gap(f"cannot analyze: {_first_line(e)}")
-        sources = tuple(sorted({(s.kind, s.name) for s in by_placeholder.values()}))
-        return _lineage(result, sources)
-
-
 def prepare(sql: str) -> Prepared:
-    """Parse DuckDB ``sql`` and list the tables and files whose schemas lineage needs."""
-    import sqlglot
+    """Parse DuckDB ``sql`` and list the tables and files whose schemas lineage needs
+    (imports sqlglot on first use; importing this module does not)."""
+    from assets_orch.sql.column_prepare import prepare_query
 
-    try:
-        expression = sqlglot.parse_one(sql, read="duckdb")
-    except (ParseError, SqlglotError, RecursionError) as e:
-        return Prepared(None, (), error=f"cannot parse: {_first_line(e)}")
-    refs: dict[str, SourceRef] = {}
-    placeholders: dict[str, SourceRef] = {}
-    for table in _real_tables(expression):
-        ref, alias = _source_ref(table)
-        if ref is None:
-            continue
-        refs.setdefault(ref.key, ref)
-        name = PLACEHOLDER.format(len(placeholders))
-        placeholders[name] = ref
-        table.set("this", exp.to_identifier(name))
-        table.set("db", None)
-        table.set("catalog", None)
-        if not table.alias:
-            table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-    ordered = tuple(sorted(refs.values(), key=lambda r: (r.kind, r.key)))
-    return Prepared(expression, ordered, placeholders)
+    return prepare_query(sql)
 
 
 def column_lineage(sql: str, schemas: Mapping[str, SourceSchema]) -> QueryLineage:
     """Shortcut for ``prepare(sql).lineage(schemas)``."""
     return prepare(sql).lineage(schemas)
-
-
-# ---- preparing ------------------------------------------------------------------------
-
-
-def _real_tables(expression: exp.Expr) -> list[exp.Table]:
-    """FROM items that read a real table or a file (CTE references excluded)."""
-    from assets_orch.sql.upstreams import table_nodes
-
-    return [t for t, is_cte in table_nodes(expression) if not is_cte]
-
-
-def _source_ref(table: exp.Table) -> tuple[SourceRef | None, str]:
-    this = table.this
-    if isinstance(this, exp.Func):
-        name = _function_name(this)
-        if name not in FILE_FUNCTIONS:
-            return None, ""
-        paths = _literal_paths(this)
-        item = table.copy()
-        item.set("alias", None)
-        item.set("pivots", None)
-        return SourceRef("file", item.sql(dialect="duckdb"), paths), name
-    if not isinstance(this, exp.Identifier):
-        return None, ""
-    parts = [table.args.get("catalog"), table.args.get("db"), this]
-    names = [p.name if p.quoted else p.name.lower() for p in parts if isinstance(p, exp.Identifier)]
-    if len(names) == 1 and this.quoted and looks_like_file(this.name):
-        stem = re.split(r"[\\/]", this.name)[-1].split(".")[0]
-        return SourceRef("file", _quote_literal(this.name), (this.name,)), stem
-    return SourceRef("table", ".".join(names).lower()), this.name
-
-
-def _function_name(func: exp.Func) -> str:
-    if isinstance(func, exp.Anonymous):
-        return str(func.name).lower()
-    return func.sql_name().lower()
-
-
-def _literal_paths(func: exp.Func) -> tuple[str, ...]:
-    first = func.args.get("this")
-    if not isinstance(first, exp.Expr):
-        first = func.expressions[0] if func.expressions else None
-    if isinstance(first, exp.Literal) and first.is_string:
-        return (first.this,)
-    if isinstance(first, exp.Array):
-        return tuple(e.this for e in first.expressions if isinstance(e, exp.Literal))
-    return ()
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-# ---- qualifying -----------------------------------------------------------------------
-
-# sqlglot's optimizer keeps no global state we rely on, but a lock keeps memory bounded
-# when worker threads compute lineage at the same time.
-_QUALIFY_LOCK = threading.Lock()
-
-
-def _qualify(expression: exp.Expr, schemas: Mapping[str, SourceSchema]) -> exp.Expr:
-    """Qualify every column and expand every star, COLUMNS(...) included."""
-    from sqlglot.optimizer.qualify import qualify
-    from sqlglot.schema import MappingSchema
-
-    mapping = MappingSchema(
-        {name: {c: "UNKNOWN" for c in s.columns} for name, s in schemas.items()},
-        dialect="duckdb",
-        normalize=True,
-    )
-    for _ in range(_COLUMNS_ROUNDS):
-        marked = _mark_columns(expression)
-        qualified = qualify(
-            expression.copy(),
-            schema=mapping,
-            dialect="duckdb",
-            validate_qualify_columns=not marked,
-            quote_identifiers=False,
-            identify=False,
-        )
-        if not marked:
-            return qualified
-        if not _expand_first_columns(expression, qualified, mapping):
-            raise Unresolved("COLUMNS(...) could not be expanded")
-    raise Unresolved("COLUMNS(...) nested too deeply")
-
-
-def _mark_columns(expression: exp.Expr) -> bool:
-    found = False
-    for index, node in enumerate(expression.find_all(exp.Columns)):
-        node.meta["columns_id"] = index
-        found = True
-    return found
-
-
-def _expand_first_columns(original: exp.Expr, qualified: exp.Expr, mapping: Any) -> bool:
-    """Expand the COLUMNS(...) of the innermost scope that has one, in ``original``.
-
-    In the qualified copy, that scope's sources are fully expanded (any COLUMNS below it
-    would have come first), so the columns it can see are exact.
-    """
-    from sqlglot.optimizer.scope import traverse_scope
-
-    for scope in traverse_scope(qualified):
-        if not isinstance(scope.expression, exp.Select):
-            continue
-        select = scope.expression
-        targets = [p for p in select.selects if p.find(exp.Columns)]
-        if not targets:
-            continue
-        available = _visible_columns(scope, mapping)
-        originals = {n.meta.get("columns_id"): n for n in original.find_all(exp.Columns)}
-        for projection in targets:
-            target = projection.find(exp.Columns)
-            assert target is not None
-            source = originals.get(target.meta.get("columns_id"))
-            outer: exp.Expr | None = source
-            while (
-                outer is not None
-                and outer.parent is not None
-                and not isinstance(outer.parent, exp.Select)
-            ):
-                outer = outer.parent
-            if source is None or outer is None:
-                return False
-            owner = outer.parent
-            assert isinstance(owner, exp.Select)
-            chosen = _match_columns(target, available)
-            expanded: list[exp.Expr] = []
-            for table, column in chosen:
-                ref = exp.column(column, table=table)
-                if isinstance(outer, exp.Columns):
-                    expanded.append(exp.alias_(ref, column))
-                    continue
-                replacement = outer.copy()
-                for found in list(replacement.find_all(exp.Columns)):
-                    found.replace(ref.copy())
-                if not isinstance(replacement, exp.Alias):
-                    replacement = exp.alias_(replacement, column)
-                expanded.append(replacement)
-            position = owner.expressions.index(outer)
-            owner.set(
-                "expressions",
-                owner.expressions[:position] + expanded + owner.expressions[position + 1 :],
-            )
-        return True
-    return False
-
-
-def _visible_columns(scope: Any, mapping: Any) -> list[tuple[str, str]]:
-    """(alias, column) of every column a ``*`` in ``scope`` would produce, in order."""
-    from sqlglot.optimizer.resolver import Resolver
-
-    resolver = Resolver(scope, mapping)
-    out: list[tuple[str, str]] = []
-    for alias in scope.selected_sources:
-        for column in resolver.get_source_columns(alias):
-            out.append((alias, column))
-    return out
-
-
-def _match_columns(node: exp.Columns, available: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    pattern = node.this
-    if isinstance(pattern, exp.Star):
-        excluded = {e.name.lower() for e in pattern.args.get("except_") or []}
-        return [(t, c) for t, c in available if c.lower() not in excluded]
-    if isinstance(pattern, exp.Literal) and pattern.is_string:
-        regex = re.compile(pattern.this)
-        return [(t, c) for t, c in available if regex.search(c)]
-    if isinstance(pattern, exp.Array):
-        wanted = {e.name.lower() for e in pattern.expressions}
-        return [(t, c) for t, c in available if c.lower() in wanted]
-    raise Unresolved(f"COLUMNS({pattern.sql(dialect='duckdb')}) cannot be expanded statically")
-
-
-# ---- result ---------------------------------------------------------------------------
-
-
-def _lineage(result: Result, sources: tuple[tuple[str, str], ...]) -> QueryLineage:
-    rows = result.rows
-    columns = []
-    for col in result.cols:
-        deps = col.deps
-        columns.append(
-            OutputColumn(
-                name=col.name,
-                value=tuple(sorted(deps.value)),
-                filter=tuple(sorted(deps.filter | rows)),
-                fingerprint=digest(LINEAGE_VERSION, deps.fp),
-                volatile=deps.volatile,
-                named=col.named,
-            )
-        )
-    return QueryLineage(
-        columns=tuple(columns),
-        rows=tuple(sorted(rows)),
-        rows_fingerprint=digest(LINEAGE_VERSION, result.rows_fp),
-        rows_volatile=result.rows_volatile,
-        sources=sources,
-    )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -1,0 +1,535 @@
+"""Column lineage of a project: the schemas each query reads, lineage per asset, impact.
+
+:mod:`assets_orch.sql.columns` computes the lineage of one query from the schemas of
+what it reads; this module finds those schemas:
+
+- an upstream **asset**: the column names of its current code (its own lineage), or of
+  its table as last built (exact DuckDB names and types), or a gap (``upstream X not
+  built yet``);
+- an **external table**: ``DESCRIBE`` in the warehouse, remembered in the catalog;
+- a **file**: ``DESCRIBE SELECT * FROM read_csv(...)`` in an in-memory DuckDB,
+  remembered in the catalog by the file's version.
+
+Results are stored in the catalog (``column_lineage``), keyed by the query and the
+schemas it was computed against, so an unchanged project never parses again.
+
+>>> AssetColumns("a", "sql", (), unresolved="upstream b not built yet").to_json()["unresolved"]
+'upstream b not built yet'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import AssetsError
+from .sql.columns import LINEAGE_VERSION, QueryLineage, SourceColumn, SourceSchema
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .graph import AssetGraph
+    from .project import Project
+    from .records import CatalogSnapshot, MaterializationRecord
+    from .specs import AssetSpec
+    from .sql.columns import Prepared, SourceRef
+    from .warehouse import Warehouse
+
+VALUE, FILTER = "value", "filter"
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One output column of an asset, with its type (when built) and upstream columns."""
+
+    name: str
+    type: str | None
+    value: tuple[SourceColumn, ...] = ()
+    filter: tuple[SourceColumn, ...] = ()
+    fingerprint: str | None = None
+    volatile: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "value": [v.to_json() for v in self.value],
+            "filter": [f.to_json() for f in self.filter],
+            "fingerprint": self.fingerprint,
+            "volatile": self.volatile,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ColumnInfo:
+        return cls(
+            name=data["name"],
+            type=data.get("type"),
+            value=tuple(SourceColumn(**v) for v in data.get("value", ())),
+            filter=tuple(SourceColumn(**f) for f in data.get("filter", ())),
+            fingerprint=data.get("fingerprint"),
+            volatile=bool(data.get("volatile")),
+        )
+
+
+@dataclass(frozen=True)
+class AssetColumns:
+    """The columns of one asset and where each comes from, or why that is unknown."""
+
+    asset: str
+    kind: str  # "sql" or "python"
+    columns: tuple[ColumnInfo, ...]
+    rows: tuple[SourceColumn, ...] = ()
+    rows_fingerprint: str = ""
+    rows_volatile: bool = False
+    sources: tuple[tuple[str, str], ...] = ()
+    unresolved: str | None = None
+    built: bool = False  # names and types are those of the table as last built
+    declared: bool = False  # a Python asset's lineage, as @asset(column_lineage=...) says
+    named: bool = True  # every column name is known (DuckDB names unnamed ones at build)
+
+    def column(self, name: str) -> ColumnInfo | None:
+        lowered = name.lower()
+        return next((c for c in self.columns if c.name.lower() == lowered), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "kind": self.kind,
+            "columns": [c.to_json() for c in self.columns],
+            "rows": [r.to_json() for r in self.rows],
+            "rows_fingerprint": self.rows_fingerprint,
+            "rows_volatile": self.rows_volatile,
+            "sources": [list(s) for s in self.sources],
+            "unresolved": self.unresolved,
+            "built": self.built,
+            "declared": self.declared,
+            "named": self.named,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AssetColumns:
+        return cls(
+            asset=data["asset"],
+            kind=data["kind"],
+            columns=tuple(ColumnInfo.from_json(c) for c in data.get("columns", ())),
+            rows=tuple(SourceColumn(**r) for r in data.get("rows", ())),
+            rows_fingerprint=data.get("rows_fingerprint", ""),
+            rows_volatile=bool(data.get("rows_volatile")),
+            sources=tuple((str(k), str(n)) for k, n in data.get("sources", ())),
+            unresolved=data.get("unresolved"),
+            built=bool(data.get("built")),
+            declared=bool(data.get("declared")),
+            named=bool(data.get("named", True)),
+        )
+
+
+class LineageStore:
+    """Stored lineage by asset, read from the catalog once and written back in batches.
+
+    Shared by the threads of a run (a lock guards it)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        self._stored: dict[str, tuple[str, dict[str, Any]]] | None = None
+        self._pending: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
+
+    def get(self, asset: str, key: str) -> AssetColumns | None:
+        with self._lock:
+            if self._stored is None:
+                self._stored = self.catalog.stored_column_lineage()
+            found = self._stored.get(asset)
+        if found is None or found[0] != key:
+            return None
+        return AssetColumns.from_json(found[1])
+
+    def put(self, columns: AssetColumns, key: str, materialization_id: str | None) -> None:
+        data = columns.to_json()
+        with self._lock:
+            if self._stored is None:
+                self._stored = self.catalog.stored_column_lineage()
+            self._stored[columns.asset] = (key, data)
+            self._pending[columns.asset] = (key, materialization_id, data)
+
+    def flush(self) -> None:
+        """Write what was computed since the last flush (a read-only catalog is fine)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            try:
+                self.catalog.save_column_lineage(
+                    (asset, key, mid, data) for asset, (key, mid, data) in sorted(pending.items())
+                )
+            except AssetsError:
+                pass  # another writer holds the catalog; lineage is recomputed next time
+
+
+@dataclass
+class ProjectColumns:
+    """Column lineage of a project's assets, computed on demand (upstreams first).
+
+    ``snapshot`` says what is built; ``source_versions`` key file schemas; ``warehouse``
+    (open, or openable read-only) describes external tables.
+    """
+
+    graph: AssetGraph
+    catalog: Catalog
+    snapshot: CatalogSnapshot
+    source_versions: dict[str, str]
+    warehouse: Warehouse | None = None
+    store: LineageStore | None = None
+    schema_name: str = "main"
+    owns_warehouse: bool = False
+    _memo: dict[str, AssetColumns] = field(default_factory=dict)
+    _prepared: dict[str, Prepared] = field(default_factory=dict)
+    _active: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = LineageStore(self.catalog)
+
+    @classmethod
+    def for_project(cls, project: Project, *, warehouse: Warehouse | None = None) -> ProjectColumns:
+        """Column lineage of a loaded project; the warehouse is opened read-only if needed."""
+        wh = warehouse
+        if wh is None and project.warehouse_view.tables is not None:
+            wh = project.open_warehouse()
+        return cls(
+            graph=project.graph,
+            catalog=project.catalog,
+            snapshot=project.catalog.snapshot(),
+            source_versions=project.source_versions(),
+            warehouse=wh,
+            schema_name=project.config.schema_name,
+            owns_warehouse=warehouse is None and wh is not None,
+        )
+
+    def close(self) -> None:
+        """Store what was computed and close a warehouse connection this object opened."""
+        self.save()
+        if self.owns_warehouse and self.warehouse is not None:
+            self.warehouse.close()
+
+    # ---- per asset --------------------------------------------------------------------
+
+    def of(self, name: str) -> AssetColumns:
+        """The columns of asset ``name`` and their lineage, for its current code."""
+        name = self.graph.resolve(name)
+        found = self._memo.get(name)
+        if found is not None:
+            return found
+        if name in self._active:  # a cycle cannot exist in a valid graph; be safe
+            return AssetColumns(name, "sql", (), unresolved="lineage depends on itself")
+        self._active.add(name)
+        try:
+            spec = self.graph.specs[name]
+            result = self._sql(spec) if spec.kind == "sql" else self._python(spec)
+        finally:
+            self._active.discard(name)
+        self._memo[name] = result
+        return result
+
+    def output_names(self, name: str) -> tuple[str, ...] | str:
+        """The column names a downstream query sees in ``name``, or why they are unknown."""
+        columns = self.of(name)
+        if columns.unresolved is None and columns.named:
+            return columns.names
+        last = self._last(name)
+        if last is not None and last.columns:
+            return tuple(c for c, _ in last.columns)
+        if last is None:
+            return f"upstream {name} is not built yet"
+        return f"upstream {name}: {columns.unresolved or 'its column names are known once built'}"
+
+    def save(self) -> None:
+        assert self.store is not None
+        self.store.flush()
+
+    def record_built(self, name: str, materialization_id: str) -> AssetColumns:
+        """Lineage of a just-built asset, stored with its materialization (exact schemas)."""
+        self._memo.pop(name, None)
+        columns = self.of(name)
+        assert self.store is not None
+        key = self._key(self.graph.specs[name])
+        self.store.put(columns, key, materialization_id)
+        return columns
+
+    # ---- SQL --------------------------------------------------------------------------
+
+    def _sql(self, spec: AssetSpec) -> AssetColumns:
+        key = self._key(spec)
+        assert self.store is not None
+        cached = self.store.get(spec.name, key)
+        if cached is not None:
+            return cached
+        result = self._compute_sql(spec)
+        self.store.put(result, key, None)
+        return result
+
+    def _compute_sql(self, spec: AssetSpec) -> AssetColumns:
+        from .sql.columns import prepare
+
+        prepared = self._prepared.get(spec.name)
+        if prepared is None:
+            prepared = self._prepared[spec.name] = prepare(spec.sql or "")
+        schemas: dict[str, SourceSchema] = {}
+        gaps: list[str] = []
+        for ref in prepared.refs:
+            found = self._schema(spec, ref)
+            if isinstance(found, str):
+                gaps.append(found)
+            else:
+                schemas[ref.key] = found
+        if gaps:
+            return AssetColumns(spec.name, "sql", (), unresolved="; ".join(sorted(set(gaps))))
+        return self._aligned(spec, prepared.lineage(schemas))
+
+    def _aligned(self, spec: AssetSpec, lineage: QueryLineage) -> AssetColumns:
+        """Lineage columns with the names and types of the table as built, when it was
+        built from this code (DuckDB names unnamed expressions: ``count_star()``)."""
+        if lineage.unresolved is not None:
+            return AssetColumns(spec.name, "sql", (), unresolved=lineage.unresolved)
+        last = self._last(spec.name)
+        built = (
+            last is not None
+            and last.code_fingerprint == spec.fingerprint
+            and len(last.columns) == len(lineage.columns)
+        )
+        columns = []
+        for i, col in enumerate(lineage.columns):
+            name, type_ = col.name, None
+            if built and last is not None:
+                name, type_ = last.columns[i]
+            columns.append(
+                ColumnInfo(name, type_, col.value, col.filter, col.fingerprint, col.volatile)
+            )
+        return AssetColumns(
+            spec.name,
+            "sql",
+            tuple(columns),
+            rows=lineage.rows,
+            rows_fingerprint=lineage.rows_fingerprint,
+            rows_volatile=lineage.rows_volatile,
+            sources=lineage.sources,
+            built=built,
+            named=built or all(c.named for c in lineage.columns),
+        )
+
+    def _schema(self, spec: AssetSpec, ref: SourceRef) -> SourceSchema | str:
+        if ref.kind == "file":
+            return self._file_schema(ref)
+        asset = self._asset_for(ref.key)
+        if asset is not None:
+            names = self.output_names(asset)
+            if isinstance(names, str):
+                return names
+            return SourceSchema("asset", asset, names)
+        return self._table_schema(ref.key)
+
+    def _asset_for(self, key: str) -> str | None:
+        parts = key.split(".")
+        if len(parts) == 2 and parts[0] == self.schema_name.lower():
+            parts = parts[1:]
+        if len(parts) != 1 or parts[0] not in self.graph:
+            return None
+        return self.graph.resolve(parts[0])
+
+    def _file_schema(self, ref: SourceRef) -> SourceSchema | str:
+        name = ", ".join(ref.paths) if ref.paths else ref.key
+        if not ref.paths or any("://" in p for p in ref.paths):
+            return f"file {name}: its columns are not read from remote or computed paths"
+        versions = [self.source_versions.get(p, "?") for p in ref.paths]
+        key = "file:" + _digest(ref.key, *versions)
+        cached = self.catalog.source_schema(key)
+        if cached is None:
+            columns: list[tuple[str, str]] | None = None
+            error = None
+            if self.warehouse is None:
+                return f"file {name}: cannot read its columns without the project root"
+            try:
+                columns = list(self.warehouse.describe_source(ref.key))
+            except AssetsError as e:
+                error = e.message
+            try:
+                self.catalog.save_source_schema(key, columns, error)
+            except AssetsError:
+                pass
+            cached = (columns, error)
+        columns, error = cached
+        if columns is None:
+            return f"file {name}: {error or 'columns unknown'}"
+        return SourceSchema("file", name, tuple(c for c, _ in columns))
+
+    def _table_schema(self, name: str) -> SourceSchema | str:
+        key = f"table:{name}"
+        if self.warehouse is not None:
+            try:
+                columns = self.warehouse.describe_table(name)
+            except AssetsError as e:
+                return f"table {name}: {e.message}"
+            cached = self.catalog.source_schema(key)
+            if cached is None or cached[0] != list(columns):
+                try:
+                    self.catalog.save_source_schema(key, columns, None)
+                except AssetsError:
+                    pass
+            return SourceSchema("table", name, tuple(c for c, _ in columns))
+        cached = self.catalog.source_schema(key)
+        if cached is None or cached[0] is None:
+            return f"table {name}: its columns are unknown while the warehouse is busy"
+        return SourceSchema("table", name, tuple(c for c, _ in cached[0]))
+
+    def _key(self, spec: AssetSpec) -> str:
+        """What an asset's lineage depends on: its code, its inputs' schemas, its build."""
+        last = self._last(spec.name)
+        inputs: list[Any] = []
+        for up in spec.upstreams:
+            inputs.append([up, self.output_names(up)])
+        for table in spec.external_tables:
+            cached = self.catalog.source_schema(f"table:{table}")
+            inputs.append([table, cached[0] if cached else None])
+        for path in spec.file_sources:
+            inputs.append([path, self.source_versions.get(path, "?")])
+        built = (
+            [last.id, list(map(list, last.columns))]
+            if last is not None and last.code_fingerprint == spec.fingerprint
+            else None
+        )
+        payload = [LINEAGE_VERSION, spec.kind, spec.sql, spec.fingerprint, inputs, built]
+        if spec.kind == "python":
+            payload.append([list(item) for item in spec.meta.column_lineage])
+        return _digest(json.dumps(payload, sort_keys=True, default=str))
+
+    # ---- Python -----------------------------------------------------------------------
+
+    def _python(self, spec: AssetSpec) -> AssetColumns:
+        last = self._last(spec.name)
+        declared = dict(spec.meta.column_lineage)
+        if last is None or not last.columns:
+            return AssetColumns(
+                spec.name,
+                "python",
+                (),
+                unresolved="a Python asset's columns are known once it is built",
+                declared=bool(declared),
+            )
+        built = last.code_fingerprint == spec.fingerprint
+        columns = []
+        lowered = {k.lower(): v for k, v in declared.items()}
+        for name, type_ in last.columns:
+            refs = tuple(sorted(self._declared_ref(r) for r in lowered.get(name.lower(), ())))
+            columns.append(ColumnInfo(name, type_, refs))
+        return AssetColumns(
+            spec.name,
+            "python",
+            tuple(columns),
+            sources=tuple(sorted({(r.kind, r.source) for c in columns for r in c.value})),
+            built=built,
+            declared=bool(declared),
+        )
+
+    def _declared_ref(self, ref: str) -> SourceColumn:
+        source, _, column = ref.rpartition(".")
+        if source in self.graph:
+            return SourceColumn("asset", self.graph.resolve(source), column)
+        return SourceColumn("table", source, column)
+
+    def _last(self, name: str) -> MaterializationRecord | None:
+        return self.snapshot.history(name).last_success
+
+    # ---- across assets ----------------------------------------------------------------
+
+    def readers(self, asset: str, column: str) -> list[tuple[str, str, str]]:
+        """Direct readers of ``asset.column``: (downstream, its column, edge)."""
+        lowered = column.lower()
+        out: set[tuple[str, str, str]] = set()
+        for down in self.graph.downstreams.get(asset, ()):
+            columns = self.of(down)
+            for col in columns.columns:
+                for edge, refs in ((VALUE, col.value), (FILTER, col.filter)):
+                    if any(
+                        r.kind == "asset" and r.source == asset and r.column.lower() == lowered
+                        for r in refs
+                    ):
+                        out.add((down, col.name, edge))
+        return sorted(out)
+
+    def impact(self, asset: str, column: str) -> list[Impact]:
+        """Every downstream column whose values or rows depend on ``asset.column``,
+        in lineage order, with the path it depends through (value only, or a filter)."""
+        asset = self.graph.resolve(asset)
+        found: dict[tuple[str, str], Impact] = {}
+        frontier = [(asset, column, VALUE, 0)]
+        while frontier:
+            up, col, how, depth = frontier.pop()
+            for down, down_col, edge in self.readers(up, col):
+                kind = VALUE if how == VALUE and edge == VALUE else FILTER
+                key = (down, down_col.lower())
+                previous = found.get(key)
+                if previous is not None and (previous.edge == VALUE or kind == FILTER):
+                    continue
+                found[key] = Impact(down, down_col, kind, depth + 1, up, col)
+                frontier.append((down, down_col, kind, depth + 1))
+        rank = {n: i for i, n in enumerate(self.graph.order())}
+        return sorted(found.values(), key=lambda i: (rank[i.asset], i.asset, i.column.lower()))
+
+    def unresolved_downstream(self, asset: str) -> list[tuple[str, str]]:
+        """Descendants of ``asset`` whose lineage is unknown: (asset, reason)."""
+        out = []
+        for name in self.graph.order(self.graph.descendants(asset)):
+            columns = self.of(name)
+            if columns.unresolved is not None:
+                out.append((name, columns.unresolved))
+            elif columns.kind == "python" and not columns.declared:
+                out.append((name, "a Python asset: declare its column_lineage to follow it"))
+        return out
+
+
+@dataclass(frozen=True)
+class Impact:
+    """A downstream column that depends on the changed column.
+
+    ``edge`` is ``value`` when the dependency runs through values only, ``filter`` when
+    somewhere a filter decides its rows; ``via`` is the upstream column it reads.
+    """
+
+    asset: str
+    column: str
+    edge: str
+    depth: int
+    via_asset: str
+    via_column: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "column": self.column,
+            "edge": self.edge,
+            "depth": self.depth,
+            "via": f"{self.via_asset}.{self.via_column}",
+        }
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def lineage_rows(columns: Iterable[ColumnInfo]) -> list[tuple[str, str, SourceColumn]]:
+    """(column, edge, upstream column) for every edge, sorted."""
+    return sorted(
+        (c.name, edge, ref)
+        for c in columns
+        for edge, refs in ((VALUE, c.value), (FILTER, c.filter))
+        for ref in refs
+    )
