@@ -415,6 +415,10 @@ def test_column_lineage_appears_when_the_catalog_has_it(
         return {
             "order_date": ["int_orders_enriched.order_date"],
             "revenue": [("int_orders_enriched", "order_total"), {"asset": "x", "column": "y"}],
+            "orders": [
+                {"asset": "int_orders_enriched", "column": "is_cancelled", "edge": "filter"},
+                {"asset": "raw.events", "column": "id", "kind": "table", "edge": "value"},
+            ],
         }
 
     monkeypatch.setattr(Catalog, "column_lineage", column_lineage, raising=False)
@@ -426,6 +430,8 @@ def test_column_lineage_appears_when_the_catalog_has_it(
     assert "int_orders_enriched.html#col-order_date" in hrefs
     assert "int_orders_enriched.html#col-order_total" in hrefs
     assert "x.y" in page.all_text  # not an asset of the project: named, not linked
+    assert "int_orders_enriched.html#col-is_cancelled" in hrefs and "filtered by" in page.all_text
+    assert "raw.events.id" in page.all_text and "(table)" in page.all_text
     check_links(site)
     other = parse(site / "assets" / "stg_orders.html")
     assert "Computed from" not in other.all_text

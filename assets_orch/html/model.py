@@ -79,6 +79,7 @@ class Link:
     name: str
     href: str | None
     state: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -285,9 +286,10 @@ def _freshness(spec: AssetSpec, status: AssetStatus, now: float) -> FreshnessVie
 def column_lineage(catalog: Catalog, asset: str) -> dict[str, list[Any]] | None:
     """Column lineage of ``asset`` when the catalog records it, else None.
 
-    The hook for the column-lineage work: a ``Catalog.column_lineage(asset)`` method
-    returning ``{column: [refs]}``, each ref ``"asset.column"``, ``(asset, column)`` or
-    ``{"asset": ..., "column": ...}``.
+    Reads ``Catalog.column_lineage(asset)`` when the catalog has it: ``{column: [refs]}``
+    or ``[(column, refs)]``, each ref ``"asset.column"``, ``(asset, column)`` or
+    ``{"asset": ..., "column": ..., "kind": "asset" | "table" | "file",
+    "edge": "value" | "filter"}``.
     """
     reader = getattr(catalog, COLUMN_LINEAGE_READER, None)
     if reader is None:
@@ -315,15 +317,20 @@ def _columns(
 
 
 def _column_ref(ref: Any, link: Callable[[str], Link]) -> Link:
+    note = None
     if isinstance(ref, Mapping):
-        asset, column = str(ref.get("asset", "")), str(ref.get("column", ""))
+        asset, column = str(ref.get("asset") or ""), str(ref.get("column") or "")
+        kind = ref.get("kind") or "asset"
+        if kind != "asset":  # an outside table or a file: named, not linked
+            return Link(f"{asset}.{column}" if column else asset, None, None, kind)
+        note = "filter" if ref.get("edge") == "filter" else None
     elif isinstance(ref, tuple | list) and len(ref) == 2:
         asset, column = str(ref[0]), str(ref[1])
     else:
         asset, _, column = str(ref).rpartition(".")
     target = link(asset) if asset else Link("", None)
     href = f"{target.href}#col-{column}" if target.href else None
-    return Link(f"{asset}.{column}" if asset else column, href, target.state)
+    return Link(f"{asset}.{column}" if asset else column, href, None, note)
 
 
 def _checks(spec: AssetSpec, results: list[dict[str, Any]]) -> tuple[CheckView, ...]:
