@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import signal
+import subprocess
 import threading
 import time
 import urllib.error
@@ -124,6 +125,12 @@ def test_the_trigger_refuses_to_start_without_a_token(project: Path) -> None:
 SLOW = "select sum(a.range * b.range) as total from range(200000) a cross join range(200000) b"
 
 
+def kill_if_alive(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def read_lines(stream: Any, into: queue.Queue[str]) -> None:
     for line in stream:
         into.put(line)
@@ -161,9 +168,7 @@ def test_sigterm_mid_run_exits_cleanly_with_nothing_half_written(tmp_path: Path)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        kill_if_alive(proc)
     assert proc.returncode == 0, out
     assert "cancelled" in out
     [run] = runs_of(root)
@@ -221,9 +226,7 @@ def test_sigterm_when_idle(project: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        kill_if_alive(proc)
     assert proc.returncode == 0 and "daemon stopped" in err
 
 

@@ -32,7 +32,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
+
+from ..config import AlertEvent as AlertEventName
 
 if TYPE_CHECKING:
     from ..config import AlertConfig
@@ -40,16 +42,7 @@ if TYPE_CHECKING:
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SENT, FAILED, SKIPPED = "sent", "failed", "skipped"
-EVENTS = frozenset(
-    (
-        "run_failed",
-        "asset_failed",
-        "check_failed",
-        "freshness_overdue",
-        "source_late",
-        "run_succeeded",
-    )
-)
+EVENTS = frozenset(get_args(AlertEventName))
 BACKOFF = 0.5  # seconds before the first retry; doubled each time
 
 

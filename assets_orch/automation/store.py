@@ -10,8 +10,9 @@ Three tables beside the catalog's own, created on first use:
   schedule fired for, the source versions the file sensor last saw, the conditions
   already alerted on).
 
-Kept apart from :class:`~assets_orch.catalog.Catalog` so the execution engine's store
-stays as it is; same file, same WAL mode, same one-short-transaction-per-write habit.
+Kept beside :class:`~assets_orch.catalog.Catalog` rather than in it, so the execution
+engine's store stays as it is; it uses a Catalog's connection and its short
+transactions, so the file, WAL mode and locking are the same.
 
 >>> import tempfile, pathlib
 >>> store = AutomationStore(pathlib.Path(tempfile.mkdtemp()) / "catalog.sqlite")
@@ -26,14 +27,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..catalog import Catalog
 from ..errors import CatalogError
 
 SCHEMA = """
@@ -88,41 +87,23 @@ class Decision:
 
 
 class AutomationStore:
-    """Ticks, decisions and cursors of the daemon. Thread-safe within a process."""
+    """Ticks, decisions and cursors of the daemon, on the catalog's own connection."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.RLock()
+        self._catalog = Catalog(path)
+        # The catalog's short-transaction helpers: one connection, one habit.
+        self._write = self._catalog._write
+        self._read = self._catalog._read
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), timeout=30, check_same_thread=False, isolation_level=None
-            )
-            self._conn.execute("PRAGMA busy_timeout = 30000")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.executescript(SCHEMA)
+            with self._write() as c:
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    c.execute(statement)
         except sqlite3.Error as e:
-            raise CatalogError(f"cannot open the automation tables: {e}", path=str(path)) from e
+            raise CatalogError(f"cannot create the automation tables: {e}", path=str(path)) from e
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._conn.execute(sql, params).fetchall())
+        self._catalog.close()
 
     # ---- ticks and decisions ----------------------------------------------------------
 
