@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 ROWS = "*rows"
 ALL = "*"
+UNKNOWN = "?"
 Versions = dict[str, str]
 Lookup = Callable[[str], "Versions | None"]
 
@@ -73,67 +74,50 @@ def column_versions(
     file_versions: dict[str, str],
     seed: str | None,
 ) -> Versions | None:
-    """Versions of ``spec``'s columns from its lineage and its inputs' versions.
+    """Versions of ``spec``'s columns from its lineage and its inputs' versions, or None
+    when its code cannot tell (Python, unresolved, partitioned, incremental).
 
-    ``upstream(asset)`` gives an upstream's versions; ``seed`` (a materialization id)
-    is mixed into volatile columns; without one, volatile columns make the answer
-    unknown (None), as does any input whose version is unknown.
+    ``upstream(asset)`` gives an upstream's versions. What cannot be known (a volatile
+    column, an input without a version) is ``seed`` when recording a build (a
+    materialization id: equal to nothing else) and ``?`` when predicting one (a version
+    no build records), so that it can never prove two versions equal.
     """
     if not provable(spec) or columns.unresolved is not None or not columns.columns:
         return None
+    unknown = seed or UNKNOWN
 
-    def source(ref: SourceColumn) -> str | None:
+    def files(name: str) -> str:
+        found = [file_versions.get(p) for p in name.split(", ")]
+        return unknown if None in found else _hash(*(f or "" for f in found))
+
+    def source(ref: SourceColumn) -> str:
         if ref.kind == "asset":
-            versions = upstream(ref.source)
-            if versions is None:
-                return None
-            return versions.get(ref.column.lower()) or versions.get(ALL)
-        if ref.kind == "file":
-            found = [file_versions.get(p) for p in ref.source.split(", ")]
-            return None if None in found else _hash(*(f or "" for f in found))
-        return "external"
+            versions = upstream(ref.source) or {}
+            return versions.get(ref.column.lower()) or versions.get(ALL) or unknown
+        return files(ref.source) if ref.kind == "file" else "external"
 
-    def rows_of(kind: str, name: str) -> str | None:
+    def rows_of(kind: str, name: str) -> str:
         if kind == "asset":
-            versions = upstream(name)
-            if versions is None:
-                return None
-            return versions.get(ROWS) or versions.get(ALL)
-        if kind == "file":
-            found = [file_versions.get(p) for p in name.split(", ")]
-            return None if None in found else _hash(*(f or "" for f in found))
-        return "external"
+            versions = upstream(name) or {}
+            return versions.get(ROWS) or versions.get(ALL) or unknown
+        return files(name) if kind == "file" else "external"
 
-    def collect(refs: Any) -> list[str] | None:
-        out = []
-        for ref in refs:
-            version = source(ref)
-            if version is None:
-                return None
-            out.append(f"{ref.kind}:{ref.source}.{ref.column.lower()}={version}")
-        return sorted(out)
+    def collect(refs: Any) -> list[str]:
+        return sorted(f"{r.kind}:{r.source}.{r.column.lower()}={source(r)}" for r in refs)
 
-    if columns.rows_volatile and seed is None:
-        return None
-    row_inputs = collect(columns.rows)
-    sources = [rows_of(kind, name) for kind, name in columns.sources]
-    if row_inputs is None or None in sources:
-        return None
     rows = _hash(
         columns.rows_fingerprint,
-        seed if columns.rows_volatile and seed else "",
-        *row_inputs,
-        *sorted(f"{k}:{n}={v}" for (k, n), v in zip(columns.sources, sources, strict=True)),
+        unknown if columns.rows_volatile else "",
+        *collect(columns.rows),
+        *sorted(f"{k}:{n}={rows_of(k, n)}" for k, n in columns.sources),
     )
     out: Versions = {ROWS: rows}
     for col in columns.columns:
-        if col.volatile and seed is None:
-            return None
-        inputs = collect(set(col.value) | set(col.filter))
-        if inputs is None or col.fingerprint is None:
-            return None
         out[col.name.lower()] = _hash(
-            col.fingerprint or "", seed if col.volatile and seed else "", rows, *inputs
+            col.fingerprint or unknown,
+            unknown if col.volatile else "",
+            rows,
+            *collect(set(col.value) | set(col.filter)),
         )
     return out
 
