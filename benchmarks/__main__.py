@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="where results go (default benchmarks/results/, quick: benchmarks/work/results/)",
     )
+    p_run.add_argument(
+        "--build-timeout",
+        type=float,
+        default=10.0,
+        help="minutes allowed for the one build preparing the 10,000-model project",
+    )
     p_gen = sub.add_parser("generate", help="write one generated project")
     p_gen.add_argument("directory", type=Path)
     p_gen.add_argument("--models", "-n", type=int, default=100, help="SQL models")
@@ -38,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(plan.models)} assets to {args.directory} (baseline: baseline.sql)")
         return 0
     output = args.output or (HERE / "work" / "results" if args.quick else HERE / "results")
-    rows, _, notes = run(quick=args.quick, workdir=args.workdir, output=output, reps=args.reps)
+    rows, _, notes = run(
+        quick=args.quick,
+        workdir=args.workdir,
+        output=output,
+        reps=args.reps,
+        build_timeout=args.build_timeout * 60,
+    )
     print()
     print(markdown_table(rows))
     for note in notes:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,12 +23,17 @@ class CommandFailed(RuntimeError):
     """A measured command exited non-zero: the numbers would be meaningless."""
 
 
+class TimedOut(CommandFailed):
+    """A command ran past its time limit and was stopped (SIGTERM, then SIGKILL)."""
+
+
 @dataclass(frozen=True)
 class Sample:
     """One run of one command."""
 
     seconds: float
     max_rss_mib: float
+    cpu_seconds: float = 0.0  # user + system: less sensitive than wall time to a busy machine
 
 
 @dataclass
@@ -40,6 +47,10 @@ class Timing:
         return statistics.median(s.seconds for s in self.samples)
 
     @property
+    def cpu_median(self) -> float:
+        return statistics.median(s.cpu_seconds for s in self.samples)
+
+    @property
     def peak_mib(self) -> float:
         return max(s.max_rss_mib for s in self.samples)
 
@@ -47,6 +58,7 @@ class Timing:
         return {
             "median_s": round(self.median, 4),
             "runs_s": [round(s.seconds, 4) for s in self.samples],
+            "cpu_median_s": round(self.cpu_median, 4),
             "peak_rss_mib": round(self.peak_mib, 1),
         }
 
@@ -57,20 +69,48 @@ def run_process(
     cwd: Path,
     log: Path,
     env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> Sample:
-    """Run ``argv`` to completion; stdout and stderr go to ``log``. Raises CommandFailed."""
+    """Run ``argv`` to completion; stdout and stderr go to ``log``.
+
+    Raises CommandFailed on a non-zero exit, TimedOut past ``timeout`` seconds.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        status, usage = _wait(proc, timeout)
         seconds = time.perf_counter() - start
+    if status is None:
+        raise TimedOut(f"{' '.join(argv)} (in {cwd}) ran past {timeout:.0f} s and was stopped")
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-2000:]
         raise CommandFailed(f"{' '.join(argv)} (in {cwd}) exited {proc.returncode}:\n{tail}")
     # Linux reports ru_maxrss in KiB.
-    return Sample(seconds, usage.ru_maxrss / 1024)
+    return Sample(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float | None
+) -> tuple[int | None, resource.struct_rusage]:
+    """The child's wait status and resource usage; status None when it was stopped."""
+    if timeout is None:
+        _, status, usage = os.wait4(proc.pid, 0)
+        return status, usage
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            return status, usage
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)  # the run cancels cleanly and records what it did
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return None, resource.getrusage(resource.RUSAGE_CHILDREN)
 
 
 def assets_command() -> list[str]:

@@ -18,6 +18,7 @@ HEADER = (
     "assets (s)",
     "baseline (s)",
     "ratio",
+    "CPU s (ratio)",
     "peak MiB",
     "target",
 )
@@ -26,6 +27,9 @@ HEADER = (
 def _cells(row: Row) -> tuple[str, ...]:
     met = {True: "met", False: "MISSED", None: ""}[row.met]
     base = row.baseline
+    if not row.assets.samples:
+        size = (f"{row.n_models:,}", f"{row.rows:,}") if row.n_models and row.rows else ("", "")
+        return (f"{row.scenario} ({row.note})", *size, "0", "-", "", "", "", "", "")
     return (
         row.scenario + (f" ({row.note})" if row.note else ""),
         f"{row.n_models:,}" if row.n_models else "",
@@ -34,9 +38,18 @@ def _cells(row: Row) -> tuple[str, ...]:
         f"{row.assets.median:.3f}",
         f"{base.median:.3f}" if base and base.samples else "",
         f"{row.ratio:.2f}x" if row.ratio is not None else "",
+        _cpu(row),
         f"{row.assets.peak_mib:.0f}" + (f" / {base.peak_mib:.0f}" if base and base.samples else ""),
         f"{row.target} {met}".strip(),
     )
+
+
+def _cpu(row: Row) -> str:
+    text = f"{row.assets.cpu_median:.2f}"
+    base = row.baseline
+    if base and base.samples and base.cpu_median > 0:
+        text += f" ({row.assets.cpu_median / base.cpu_median:.2f}x)"
+    return text
 
 
 def markdown_table(rows: list[Row]) -> str:
@@ -59,7 +72,8 @@ def markdown(
         "",
         f"Medians of {reps} runs (fewer where the runs column says so), each a whole "
         "process (`assets ...` or the baseline script under `python`). "
-        "Ratio = assets / baseline measured in the same invocation. "
+        "Ratio = assets / baseline measured in the same invocation (wall time); CPU s = "
+        "median user + system time of the process, and its ratio to the baseline's. "
         "Peak MiB = max resident set of the process (assets / baseline).",
         "",
         markdown_table(rows),

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .generate import ProjectPlan, generate
-from .measure import CommandFailed, Sample, Timing, assets_command, machine, run_process
+from .measure import (
+    CommandFailed,
+    Sample,
+    TimedOut,
+    Timing,
+    assets_command,
+    machine,
+    run_process,
+)
 
 HERE = Path(__file__).parent
 BASELINE = HERE / "baseline.py"
@@ -72,7 +80,7 @@ class Row:
             "scenario": self.scenario,
             "n_models": self.n_models,
             "rows": self.rows,
-            "assets": self.assets.to_json(),
+            "assets": self.assets.to_json() if self.assets.samples else None,
             "baseline": self.baseline.to_json() if self.baseline else None,
             "ratio": round(self.ratio, 3) if self.ratio is not None else None,
             "target": self.target or None,
@@ -113,6 +121,7 @@ class Runner:
     workdir: Path
     reps: int
     say: Callable[[str], None] = print
+    build_timeout: float = 600.0  # the one build preparing the 10,000-model project
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -125,14 +134,29 @@ class Runner:
 
     # ---- plumbing ---------------------------------------------------------------------
 
-    def _run(self, argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
+    def _run(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Sample:
         self._log_n += 1
-        return run_process(
-            argv, cwd=cwd, log=self._logs / f"{self._log_n:04d}.log", env=env or self.env
-        )
+        log = self._logs / f"{self._log_n:04d}.log"
+        return run_process(argv, cwd=cwd, log=log, env=env or self.env, timeout=timeout)
 
-    def _cli(self, project: Path, *args: str, env: dict[str, str] | None = None) -> Sample:
-        return self._run([*self.assets, *args], project, env)
+    def _add_missing(self, scenario: str, suite: Suite) -> None:
+        row = Row(scenario, suite.n_models, suite.rows, Timing(), note="not finished")
+        self.rows.append(row)
+
+    def _cli(
+        self,
+        project: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Sample:
+        return self._run([*self.assets, *args], project, env, timeout)
 
     def _baseline(self, project: Path, db: Path, script: Path) -> Sample:
         return self._run([sys.executable, str(BASELINE), str(db), str(script)], project)
@@ -169,7 +193,19 @@ class Runner:
         else:
             self.say("  building once (not compared with the baseline)")
             self._clean(root)
-            once = Timing([self._cli(root, "materialize")])
+            try:
+                once = Timing([self._cli(root, "materialize", timeout=self.build_timeout)])
+            except TimedOut:
+                self.notes.append(
+                    f"N={suite.n_models}: the build that prepares the project did not finish "
+                    f"in {self.build_timeout / 60:.1f} min and was cancelled; the N="
+                    f"{suite.n_models} rows are measured on the partly built project and the "
+                    "no-op row is left out (it would not be a no-op)"
+                )
+                self._add_missing("full build, 1 run", suite)
+                if suite.reads:
+                    self.reads(suite, plan, root)
+                return
             self._add(
                 Row("full build, 1 run", suite.n_models, suite.rows, once, note="prepares the rest")
             )
@@ -350,13 +386,14 @@ def run(
     workdir: Path,
     output: Path,
     reps: int | None = None,
+    build_timeout: float = 600.0,
     say: Callable[[str], None] = print,
 ) -> tuple[list[Row], dict[str, object], list[str]]:
     """Run the whole benchmark; write markdown and JSON to ``output``; return the rows."""
     from .report import write_report
 
     workdir.mkdir(parents=True, exist_ok=True)
-    runner = Runner(workdir, reps or (2 if quick else 3), say)
+    runner = Runner(workdir, reps or (2 if quick else 3), say, build_timeout=build_timeout)
     info = machine()
     say(f"machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB")
     for suite in QUICK if quick else FULL:
