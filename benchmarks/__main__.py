@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument(
         "--build-timeout",
         type=float,
-        default=10.0,
+        default=8.0,
         help="minutes allowed for the one build preparing the 10,000-model project",
     )
     p_gen = sub.add_parser("generate", help="write one generated project")
