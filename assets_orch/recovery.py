@@ -75,15 +75,15 @@ def _reconcile_partitions(
 ) -> list[str]:
     """Partitions left ``running``: the bookkeeping table in the warehouse, written in the
     batch's transaction, says whether they committed; the ranges are updated to match."""
-    from .partitions.store import PartitionStore, consumed_json, failed, succeeded
+    from .partitions.store import PartitionStore, consumed_json, failed, marked, succeeded
     from .partitions.tables import committed
 
     found = committed(warehouse, [m.id for m in mats])
     store = PartitionStore(catalog.path)
-    rev: int | None = None
     done: dict[str, int] = {}
     lost: dict[str, int] = {}
     try:
+        partitioned = set(store.assets())
         for mat in mats:
             hit = found.get(mat.id)
             if hit is not None:
@@ -97,12 +97,12 @@ def _reconcile_partitions(
                         data_version=version,
                     )
                 )
-                rev = rev if rev is not None else store.new_revision(f"reconcile {mat.run_id}")
+                consumed = {
+                    u: "*" if u in partitioned else v for u, v in mat.upstream_versions.items()
+                }
                 update = succeeded(
                     fingerprint=mat.code_fingerprint,
-                    rev=rev,
-                    changed=True,
-                    consumed=consumed_json({**mat.upstream_versions, **mat.source_versions}),
+                    consumed=consumed_json({**consumed, **mat.source_versions}),
                 )
                 done[mat.asset] = done.get(mat.asset, 0) + 1
             else:
@@ -117,6 +117,16 @@ def _reconcile_partitions(
                 update = failed("interrupted")
                 lost[mat.asset] = lost.get(mat.asset, 0) + 1
             _update_range(store, mat, update)
+        # Whether the committed data differs from before is not known any more: every
+        # partitioned downstream partition is marked (conservative, and rare).
+        for asset in done:
+            marks = [
+                (down, label, -(2**40), 2**40, marked(asset))
+                for down, up, kind in catalog.lineage_edges()
+                if up == asset and kind == "asset" and down in partitioned
+                for label in store.ranges(down)
+            ]
+            store.update(asset, [], data_changed=True, marks=marks)
     finally:
         store.close()
     notes = [f"{a}: {n} partition(s) had committed; recorded them" for a, n in done.items()]

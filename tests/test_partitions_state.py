@@ -22,7 +22,7 @@ from assets_orch.partitions.definition import (
     parse_moment,
 )
 from assets_orch.partitions.segments import merge, sweep
-from assets_orch.partitions.store import PartitionStore, failed, succeeded
+from assets_orch.partitions.store import PartitionStore, failed, marked, succeeded
 from assets_orch.records import RUNNING
 
 
@@ -103,7 +103,7 @@ def test_sweep_equals_partition_by_partition(segs: list, lo: int, width: int) ->
     assert covered == list(range(lo, hi + 1))
     for a, b, value in out:
         for i in range(a, b + 1):
-            assert value == tuple(sorted(v for x, y, v in segs if x <= i <= y))
+            assert value == tuple(sorted({v for x, y, v in segs if x <= i <= y}))
     assert merge(out) == out  # neighbours already merged
 
 
@@ -113,9 +113,7 @@ def test_sweep_equals_partition_by_partition(segs: list, lo: int, width: int) ->
         st.tuples(
             st.integers(0, 50),
             st.integers(0, 12),
-            st.sampled_from(["ok", "ok2", "fail"]),
-            st.integers(1, 3),
-            st.booleans(),
+            st.sampled_from(["ok", "ok2", "fail", "mark"]),
         ),
         max_size=15,
     )
@@ -126,15 +124,21 @@ def test_store_matches_a_per_partition_model(
     store = PartitionStore(tmp_path_factory.mktemp("s") / "c.sqlite")
     store.ensure("a", "sig")
     model: dict[int, object] = {}
-    for lo, width, kind, rev, changed in ops:
+    for lo, width, kind in ops:
         hi = lo + width
         if kind == "fail":
             fn = failed("boom")
+        elif kind == "mark":
+            fn = marked("up")
         else:
-            fn = succeeded(fingerprint=kind, rev=rev, changed=changed, consumed="{}")
+            fn = succeeded(fingerprint=kind, consumed="{}")
         store.update("a", [("", lo, hi, fn)])
         for i in range(lo, hi + 1):
-            model[i] = fn(model.get(i))  # type: ignore[arg-type]
+            new = fn(model.get(i))  # type: ignore[arg-type]
+            if new is None:
+                model.pop(i, None)
+            else:
+                model[i] = new
     segments = store.ranges("a").get("", [])
     seen = {i: s for a, b, s in segments for i in range(a, b + 1)}
     assert seen == model
@@ -142,24 +146,32 @@ def test_store_matches_a_per_partition_model(
     store.close()
 
 
-def test_a_backfill_is_one_range_and_a_rebuilt_day_splits_it(tmp_path: Path) -> None:
+def test_hours_built_one_run_at_a_time_stay_one_range(tmp_path: Path) -> None:
     store = PartitionStore(tmp_path / "c.sqlite")
-    store.ensure("a", "sig")
-    for i in range(1000):  # partitions finishing one by one, out of order
+    for name in ("a", "b"):
+        store.ensure(name, "sig")
+    ok = succeeded(fingerprint="f", consumed="{}")
+    for i in range(1000):  # out of order, as parallel batches finish
         j = (i * 7919) % 1000
-        store.update(
-            "a", [("", j, j, succeeded(fingerprint="f", rev=1, changed=True, consumed="{}"))]
-        )
+        # b's partition j is built first (a backfill of b); then a's changes and marks it,
+        # then b's is rebuilt, as in a run that builds both.
+        store.update("b", [("", j, j, ok)])
+        store.update("a", [("", j, j, ok)], data_changed=True, marks=[("b", "", j, j, marked("a"))])
+        store.update("b", [("", j, j, ok)])
     assert [(a, b) for a, b, _ in store.ranges("a")[""]] == [(0, 999)]
+    assert [(a, b) for a, b, _ in store.ranges("b")[""]] == [(0, 999)]
+    # One day of a changes: it marks exactly that day of b, splitting b's range in three.
     store.update(
-        "a", [("", 500, 500, succeeded(fingerprint="f", rev=2, changed=True, consumed="{}"))]
+        "a", [("", 500, 500, ok)], data_changed=True, marks=[("b", "", 500, 500, marked("a"))]
     )
-    assert [(a, b) for a, b, _ in store.ranges("a")[""]] == [(0, 499), (500, 500), (501, 999)]
-    # Rebuilt into identical data: the day keeps its changed revision (early cutoff).
-    store.update("a", [("", 7, 7, succeeded(fingerprint="f", rev=3, changed=False, consumed="{}"))])
-    [state] = [s for a, b, s in store.ranges("a")[""] if a == 7]
-    assert (state.built_rev, state.changed_rev) == (3, 1)
-    assert store.summary("a")[:2] == (2, 1000)
+    assert [(x, y, s.dirty) for x, y, s in store.ranges("b")[""]] == [
+        (0, 499, ""),
+        (500, 500, "a"),
+        (501, 999, ""),
+    ]
+    assert store.summary("a")[:2] == (1001, 1000)  # version bumped by every change
+    store.update("b", [("", 500, 500, ok)])
+    assert len(store.ranges("b")[""]) == 1
 
 
 CRASH_DAILY = """

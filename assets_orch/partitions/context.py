@@ -18,7 +18,7 @@ from .definition import PartitionsDef
 from .params import check_params
 from .segments import runs
 from .status import PartitionInputs, PartitionStatus, compute, overlay_snapshot
-from .store import PartitionStore, verified
+from .store import PartitionStore, RangeState, verified
 
 if TYPE_CHECKING:
     from ..graph import AssetGraph
@@ -148,16 +148,23 @@ def _probe_targets(
         now = current.get(name, {})
         if not now or inputs.signatures.get(name) not in (None, definition.signature):
             continue
+        verdicts: dict[RangeState, bool] = {}  # states are shared: judge each once
         for label, segments in inputs.ranges.get(name, {}).items():
-            old = [
-                (a, b)
-                for a, b, st in segments
-                if st.built
-                and any(st.consumed_map().get(k) not in (None, v) for k, v in now.items())
-            ]
+            old = [(a, b) for a, b, st in segments if _outdated(st, now, verdicts)]
             if old:
                 targets.append((name, label, old[0][0], old[-1][1]))
     return targets
+
+
+def _outdated(st: RangeState, now: dict[str, str], seen: dict[RangeState, bool]) -> bool:
+    """Whether a built range consumed an input version other than the current one."""
+    found = seen.get(st)
+    if found is None:
+        consumed = st.consumed_map()
+        found = seen[st] = st.built and any(
+            consumed.get(k) not in (None, v) for k, v in now.items()
+        )
+    return found
 
 
 def run_probes(

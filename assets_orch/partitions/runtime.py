@@ -3,18 +3,18 @@
 The engine (execution.py) knows units of work — a whole asset, or a batch of
 partitions of one asset — and nothing of ranges. This object answers its questions:
 is this batch still stale now that its upstreams ran (early cutoff), how is a batch's
-outcome stored (ranges, revisions), what version does a partitioned upstream have now.
+outcome stored (ranges; marks on the downstream partitions that read changed data),
+what version does a partitioned upstream have now.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .segments import merge
-from .status import PartitionInputs, aggregate_history, unit_still_stale
-from .store import PartitionStore, consumed_json, failed, succeeded
+from .status import PartitionInputs, aggregate_history, compatible, map_into, unit_still_stale
+from .store import PartitionStore, consumed_json, failed, marked, succeeded
 
 if TYPE_CHECKING:
     from ..execution import Unit
@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from ..records import CatalogSnapshot
     from ..staleness import WarehouseView
     from .definition import PartitionsDef
+    from .store import Update
     from .tables import BatchResult
+
+EVERYWHERE = (-(2**40), 2**40)  # an index range covering any stored partition
 
 
 @dataclass
@@ -35,35 +38,24 @@ class PartitionRuntime:
     source_versions: dict[str, str]
     warehouse_view: WarehouseView
     run_id: str
-    full_refresh: frozenset[str] = frozenset()
-    _rev: int | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def definitions(self) -> dict[str, PartitionsDef]:
         return self.inputs.definitions
 
-    def revision(self) -> int:
-        """This run's revision, taken when the first partition is written."""
-        with self._lock:
-            if self._rev is None:
-                self._rev = self.store.new_revision(self.run_id)
-            return self._rev
-
     def still_stale(self, unit: Unit, snapshot: CatalogSnapshot) -> bool:
         spec = self.graph.specs[unit.asset]
-        definition = self.definitions[unit.asset]
         assert unit.first is not None and unit.last is not None
         inputs = PartitionInputs(
             self.definitions,
             {unit.asset: self.store.ranges(unit.asset)},
             self.inputs.signatures,
             probes=self.inputs.probes,
+            current=self.inputs.current,
         )
-        ups = {u: self.store.ranges(u) for u in spec.upstreams if u in self.definitions}
         return unit_still_stale(
             spec,
-            definition,
+            self.definitions[unit.asset],
             inputs,
             snapshot=snapshot,
             source_versions=self.source_versions,
@@ -71,7 +63,6 @@ class PartitionRuntime:
             static=unit.static,
             first=unit.first,
             last=unit.last,
-            upstream_ranges=ups,
         )
 
     def consumed(self, unit: Unit, snapshot: CatalogSnapshot) -> dict[str, str]:
@@ -88,24 +79,47 @@ class PartitionRuntime:
     def record_success(
         self, unit: Unit, result: BatchResult, consumed: dict[str, str], snapshot: CatalogSnapshot
     ) -> None:
-        """Store a committed batch: partitions whose data changed get this revision."""
+        """Store a committed batch, and mark what reads the partitions whose data changed."""
         spec = self.graph.specs[unit.asset]
         definition = self.definitions[unit.asset]
-        rev = self.revision()
-        blob = consumed_json(consumed)
         label = definition.static_label(unit.static)
-        runs = merge((w.index, w.index, w.previous != w.data_version) for w in result.partitions)
-        delta = sum(w.row_count - w.previous_rows for w in result.partitions)
-        fp = spec.fingerprint
+        update = succeeded(fingerprint=spec.fingerprint, consumed=consumed_json(consumed))
+        changed = [
+            (lo, hi)
+            for lo, hi, flag in merge(
+                (w.index, w.index, w.previous != w.data_version) for w in result.partitions
+            )
+            if flag
+        ]
         self.store.update(
             unit.asset,
-            [
-                (label, lo, hi, succeeded(fingerprint=fp, rev=rev, changed=changed, consumed=blob))
-                for lo, hi, changed in runs
-            ],
-            rows_delta=delta,
+            [(label, unit.first or 0, unit.last or 0, update)],
+            rows_delta=sum(w.row_count - w.previous_rows for w in result.partitions),
+            data_changed=bool(changed),
+            marks=self._marks(unit, changed),
         )
         self.refresh(unit.asset, snapshot)
+
+    def _marks(
+        self, unit: Unit, changed: list[tuple[int, int]]
+    ) -> list[tuple[str, str, int, int, Update]]:
+        """Downstream partitions that read ``changed`` partitions of ``unit``'s asset."""
+        if not changed:
+            return []
+        up = self.definitions[unit.asset]
+        out: list[tuple[str, str, int, int, Update]] = []
+        for down in self.graph.downstreams[unit.asset]:
+            down_def = self.definitions.get(down)
+            if down_def is None:
+                continue
+            for static in down_def.static_keys():
+                if not compatible(down_def, static, up, unit.static):
+                    continue
+                label = down_def.static_label(static)
+                for lo, hi in changed:
+                    a, b = map_into(up, down_def, lo, hi, *EVERYWHERE)
+                    out.append((down, label, a, b, marked(unit.asset)))
+        return out
 
     def record_failure(self, unit: Unit, error: str | None) -> None:
         definition = self.definitions[unit.asset]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import TypeVar
 
 V = TypeVar("V")
@@ -44,44 +45,83 @@ def sweep(
     hi: int,
     combine: Callable[[list[V]], R],
 ) -> list[tuple[int, int, R]]:
-    """Cover ``lo..hi`` with segments whose value combines every input value there.
+    """Cover ``lo..hi`` with segments whose value combines the input values there.
 
     Inputs may overlap (several upstream ranges mapped onto one partition); a stretch
-    no input covers gets ``combine([])``. Equal neighbours are merged. Cost:
-    O(n log n) in the number of input segments, independent of ``hi - lo``.
+    no input covers gets ``combine([])``. Equal neighbours are merged. ``combine`` gets
+    the distinct values, and is called once per distinct set of them (values must be
+    hashable), so its cost
+    does not grow with the number of segments. Cost: O(n log n) in the number of input
+    segments, independent of ``hi - lo``.
     """
     if hi < lo:
         return []
-    events: list[tuple[int, int, int]] = []  # (position, +1 start / -1 end, input number)
-    items = [s for s in segments if s[1] >= lo and s[0] <= hi]
-    for n, (a, b, _) in enumerate(items):
-        events.append((max(a, lo), 1, n))
-        events.append((min(b, hi) + 1, -1, n))
-    events.sort()
+    items = sorted((s for s in segments if s[1] >= lo and s[0] <= hi), key=itemgetter(0))
+    cache: dict[frozenset[V], R] = {}
+    # Fast path, the common shape: values covering everything (an upstream without
+    # time, a fresh upstream) plus one sorted list of non-overlapping ranges.
+    everywhere = [v for a, b, v in items if a <= lo and b >= hi]
+    rest = [s for s in items if not (s[0] <= lo and s[1] >= hi)]
+    if all(x[1] < y[0] for x, y in zip(rest, rest[1:], strict=False)):
+        return _overlay(rest, everywhere, lo, hi, combine, cache)
+    ends: list[tuple[int, int]] = []  # heap of (last index, input number) of active inputs
     active: dict[int, V] = {}
     out: list[tuple[int, int, R]] = []
-    position = lo
-    i = 0
-    cache: dict[tuple[int, ...], R] = {}
+    position, i, count = lo, 0, len(items)
     while position <= hi:
-        while i < len(events) and events[i][0] == position:
-            _, kind, n = events[i]
-            if kind == 1:
-                active[n] = items[n][2]
-            else:
-                active.pop(n, None)
+        while ends and ends[0][0] < position:
+            del active[heapq.heappop(ends)[1]]
+        while i < count and items[i][0] <= position:
+            active[i] = items[i][2]
+            heapq.heappush(ends, (items[i][1], i))
             i += 1
-        nxt = events[i][0] if i < len(events) else hi + 1
-        nxt = min(nxt, hi + 1)
-        signature = tuple(sorted(active))
-        if signature not in cache:
-            cache[signature] = combine([active[n] for n in signature])
-        value = cache[signature]
+        nxt = items[i][0] if i < count else hi + 1
+        if ends and ends[0][0] + 1 < nxt:
+            nxt = ends[0][0] + 1
+        if nxt > hi + 1:
+            nxt = hi + 1
+        key = frozenset(active.values())
+        value = cache.get(key)
+        if value is None and key not in cache:
+            value = cache[key] = combine(list(key))
         if out and out[-1][1] + 1 == position and out[-1][2] == value:
-            out[-1] = (out[-1][0], nxt - 1, value)
+            out[-1] = (out[-1][0], nxt - 1, out[-1][2])
         else:
-            out.append((position, nxt - 1, value))
+            out.append((position, nxt - 1, value))  # type: ignore[arg-type]
         position = nxt
+    return out
+
+
+def _overlay(
+    items: list[tuple[int, int, V]],
+    everywhere: list[V],
+    lo: int,
+    hi: int,
+    combine: Callable[[list[V]], R],
+    cache: dict[frozenset[V], R],
+) -> list[tuple[int, int, R]]:
+    """:func:`sweep` for non-overlapping sorted ``items`` plus values valid everywhere."""
+    base = frozenset(everywhere)
+    out: list[tuple[int, int, R]] = []
+
+    def emit(a: int, b: int, key: frozenset[V]) -> None:
+        value = cache.get(key)
+        if value is None and key not in cache:
+            value = cache[key] = combine(list(key))
+        if out and out[-1][1] + 1 == a and out[-1][2] == value:
+            out[-1] = (out[-1][0], b, out[-1][2])
+        else:
+            out.append((a, b, value))  # type: ignore[arg-type]
+
+    position = lo
+    for a, b, v in items:
+        a, b = max(a, lo), min(b, hi)
+        if a > position:
+            emit(position, a - 1, base)
+        emit(a, b, base | {v})
+        position = b + 1
+    if position <= hi:
+        emit(position, hi, base)
     return out
 
 

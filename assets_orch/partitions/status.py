@@ -45,7 +45,7 @@ from ..staleness import (
     _state,
 )
 from .definition import NO_TIME, PartitionsDef
-from .segments import clip, length, merge, sweep
+from .segments import clip, length, sweep
 from .store import FAILED as RANGE_FAILED
 from .store import RangeState
 
@@ -60,12 +60,10 @@ PARTITIONING_CHANGED = "partitioning changed"
 
 @dataclass(frozen=True)
 class PState:
-    """The state of a stretch of partitions, why, and when their data last changed."""
+    """The state of a stretch of partitions, and why."""
 
     state: str
     reasons: tuple[Reason, ...] = ()
-    changed_rev: int | None = None
-    built_rev: int | None = None
 
 
 Segments = list[tuple[int, int, PState]]
@@ -97,10 +95,8 @@ class PartitionStatus:
         """``(static, first, last, state, reasons)`` ranges, merged for people to read."""
         out = []
         for static, segments in self.rows.items():
-            for lo, hi, (state, reasons) in merge(
-                (lo, hi, (st.state, st.reasons)) for lo, hi, st in segments
-            ):
-                out.append((static, lo, hi, state, reasons))
+            for lo, hi, st in segments:
+                out.append((static, lo, hi, st.state, st.reasons))
         return out
 
     def keys_in(self, static: tuple[str, ...], lo: int, hi: int) -> str:
@@ -137,17 +133,18 @@ class PartitionInputs:
     definitions: dict[str, PartitionsDef]
     ranges: dict[str, dict[str, list[tuple[int, int, RangeState]]]]
     signatures: dict[str, str | None]
-    summaries: dict[str, tuple[int | None, int, int, float | None]] = field(default_factory=dict)
+    summaries: dict[str, tuple[int, int, int, float | None]] = field(default_factory=dict)
     # asset -> static label -> indices whose query result changed (probe ran); absent: no probe
     probes: dict[str, dict[str, list[tuple[int, int, bool]]]] = field(default_factory=dict)
     # asset -> the current versions of the inputs the probes compared against
     current: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def aggregate_version(summary: tuple[int | None, int, int, float | None]) -> str | None:
-    """The one data version an unpartitioned downstream sees of a partitioned asset."""
-    max_changed, built, _, _ = summary
-    return None if not built else f"partitions:{max_changed}:{built}"
+def aggregate_version(summary: tuple[int, int, int, float | None]) -> str | None:
+    """The one data version an unpartitioned downstream sees of a partitioned asset: it
+    changes whenever the data of any partition changes (and only then)."""
+    version, built, _, _ = summary
+    return None if not built else f"partitions:{version}"
 
 
 def overlay_snapshot(
@@ -161,7 +158,7 @@ def overlay_snapshot(
 
 
 def aggregate_history(
-    spec: AssetSpec, summary: tuple[int | None, int, int, float | None] | None
+    spec: AssetSpec, summary: tuple[int, int, int, float | None] | None
 ) -> AssetHistory:
     version = aggregate_version(summary) if summary else None
     if version is None or summary is None:
@@ -238,7 +235,7 @@ def _upstream_pieces(
                 continue
             for a, b, st in segments:
                 lo, hi = map_into(up_status.definition, definition, a, b, status.first, status.last)
-                pieces.append((lo, hi, ("u", (up, st.changed_rev or 0, st.state != FRESH))))
+                pieces.append((lo, hi, ("u", (up, st.state != FRESH))))
     return pieces
 
 
@@ -308,16 +305,15 @@ class _Judge:
     def combine(self, values: list[tuple[str, Any]], probed: bool) -> PState:
         stored: RangeState | None = None
         probe_changed = False
-        ups: dict[str, tuple[int, bool]] = {}
+        ups: dict[str, bool] = {}  # partitioned upstream -> a partition read is not fresh
         for tag, value in values:
             if tag == "s":
                 stored = value
             elif tag == "p":
                 probe_changed = True
             else:
-                up, changed_rev, not_fresh = value
-                rev, bad = ups.get(up, (0, False))
-                ups[up] = (max(rev, changed_rev), bad or not_fresh)
+                up, not_fresh = value
+                ups[up] = ups.get(up, False) or not_fresh
         failed = stored is not None and stored.status == RANGE_FAILED
         if stored is None or not stored.built or self.gone:
             subject = (
@@ -354,9 +350,7 @@ class _Judge:
                 continue
             if not (verified and seen.get(up) == now):
                 changed.add(up)
-        for up, (rev, _) in ups.items():
-            if stored.built_rev is not None and rev > stored.built_rev:
-                changed.add(up)
+        changed.update(u for u in stored.dirty_names if u in self.partitioned)
         reasons += [Reason(UPSTREAM_CHANGED, up) for up in sorted(changed)]
         for src in self.spec.file_sources:
             was = consumed.get(src)
@@ -367,12 +361,12 @@ class _Judge:
         for up in self.spec.upstreams:
             if up in changed:
                 continue
-            if up in ups and ups[up][1]:
+            if ups.get(up):
                 reasons.append(Reason(UPSTREAM_STALE, up))
             elif up in self.whole and self._whole_stale(up):
                 reasons.append(Reason(UPSTREAM_STALE, up))
         state = FAILED if failed else STALE if reasons else FRESH
-        return PState(state, tuple(reasons), stored.changed_rev, stored.built_rev)
+        return PState(state, tuple(reasons))
 
     def _whole_stale(self, up: str) -> bool:
         if self.upstream_stale is not None:
@@ -383,7 +377,7 @@ class _Judge:
 
 def asset_status(
     status: PartitionStatus,
-    summary: tuple[int | None, int, int, float | None] | None,
+    summary: tuple[int, int, int, float | None] | None,
     spec: AssetSpec,
 ) -> AssetStatus:
     """One verdict for a partitioned asset: counts by state and the reasons, counted."""
@@ -432,10 +426,10 @@ def unit_still_stale(
     static: tuple[str, ...],
     first: int,
     last: int,
-    upstream_ranges: dict[str, dict[str, list[tuple[int, int, RangeState]]]],
 ) -> bool:
     """Early cutoff for a batch about to run: stale on its own account, given what the
-    run has built so far (``upstream stale`` does not count)."""
+    run has built so far (``upstream stale`` does not count; an upstream partition that
+    changed its data has marked this one, see store.py)."""
     judge = _Judge(
         spec,
         definition,
@@ -446,19 +440,7 @@ def unit_still_stale(
         {},
         upstream_stale=lambda up: False,
     )
-    pieces: list[tuple[int, int, tuple[str, Any]]] = []
-    for up in spec.upstreams:
-        up_def = inputs.definitions.get(up)
-        if up_def is None:
-            continue
-        for label, segments in upstream_ranges.get(up, {}).items():
-            up_static = up_def.parse_static_label(label)
-            if not compatible(definition, static, up_def, up_static):
-                continue
-            for a, b, st in segments:
-                lo, hi = map_into(up_def, definition, a, b, first, last)
-                pieces.append((lo, hi, ("u", (up, st.changed_rev or 0, False))))
-    for _, _, verdict in judge.segments(static, first, last, pieces):
+    for _, _, verdict in judge.segments(static, first, last, []):
         if any(r.kind != UPSTREAM_STALE for r in verdict.reasons):
             return True
     return False

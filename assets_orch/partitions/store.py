@@ -1,24 +1,24 @@
 """The partition state store: ranges of partitions, not one row per partition.
 
-Three tables in the catalog database (``.assets/catalog.sqlite``), created on first use:
+Two tables in the catalog database (``.assets/catalog.sqlite``), created on first use:
 
 ``partition_ranges``
     one row per maximal run of consecutive partitions (same asset, same static key)
-    whose last build agrees on everything staleness needs: status of the last
-    attempt, code fingerprint, the revision that built it (``built_rev``), the
-    revision at which its data last changed (``changed_rev``), the versions of the
-    unpartitioned upstreams and sources it consumed, and the last error.
+    that agree on everything staleness needs: the status of the last attempt, the
+    code fingerprint of the last successful build, the versions of the unpartitioned
+    upstreams and sources it consumed, the partitioned upstreams whose data changed
+    since (``dirty``), and the last error.
 ``partition_assets``
     per partitioned asset: the layout signature (time column, grain, static
-    dimensions) its rows were written with, and its total row count.
-``partition_revisions``
-    a counter: every run that builds partitions takes the next revision.
+    dimensions) its rows were written with, its total row count, and a ``version``
+    that grows whenever any of its partitions' data changes.
 
-Revisions replace per-partition version vectors (as in Salsa or adapton): partition
-``p`` is stale on account of an upstream partition ``q`` when ``q.changed_rev >
-p.built_rev``. A partition rebuilt into identical data keeps its ``changed_rev``
-(early cutoff). A backfill of a year writes one row; a day rebuilt later splits it
-into three. Per-partition row counts and data versions are in ``materializations``.
+Invalidation is pushed, not compared: when a partition's data changes, the partitions
+of downstream assets that read it are marked ``dirty`` with the upstream's name (in
+the same transaction); rebuilding them clears the mark. A partition rebuilt into
+identical data marks nothing (early cutoff). Nothing in a row depends on *when* it was
+built, so a backfill of a year is one row, and so are 8,760 hours built one by one by
+hourly runs. Per-partition row counts and data versions are in ``materializations``.
 """
 
 from __future__ import annotations
@@ -39,34 +39,33 @@ SUCCESS, FAILED = "success", "failed"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS partition_ranges (
     asset TEXT NOT NULL, static_key TEXT NOT NULL, first INTEGER NOT NULL,
-    last INTEGER NOT NULL, status TEXT NOT NULL, fingerprint TEXT, built_rev INTEGER,
-    changed_rev INTEGER, consumed TEXT, error TEXT,
+    last INTEGER NOT NULL, status TEXT NOT NULL, fingerprint TEXT, consumed TEXT,
+    dirty TEXT NOT NULL DEFAULT '', error TEXT,
     PRIMARY KEY (asset, static_key, first)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS partition_assets (
     asset TEXT PRIMARY KEY, signature TEXT NOT NULL, rows INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL
-);
-CREATE TABLE IF NOT EXISTS partition_revisions (
-    rev INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, created_at REAL
+    version INTEGER NOT NULL DEFAULT 0, updated_at REAL
 );
 """
+_COLUMNS = "status, fingerprint, consumed, dirty, error"
 
 
 @dataclass(frozen=True)
 class RangeState:
     """What is known of every partition of one range.
 
-    ``fingerprint`` and the revisions describe the last *successful* build (None when
-    the partition never succeeded); ``status`` is the outcome of the last attempt.
-    ``consumed`` is canonical JSON so that equal states compare equal.
+    ``fingerprint`` and ``consumed`` describe the last *successful* build (None: the
+    partition never succeeded); ``status`` is the outcome of the last attempt;
+    ``dirty`` names the partitioned upstreams whose data changed since that build,
+    comma-separated and sorted. ``consumed`` is canonical JSON, so that equal states
+    compare equal.
     """
 
     status: str
     fingerprint: str | None = None
-    built_rev: int | None = None
-    changed_rev: int | None = None
     consumed: str = "{}"
+    dirty: str = ""
     error: str | None = None
 
     @property
@@ -75,6 +74,10 @@ class RangeState:
 
     def consumed_map(self) -> dict[str, str]:
         return _consumed(self.consumed)
+
+    @property
+    def dirty_names(self) -> tuple[str, ...]:
+        return tuple(self.dirty.split(",")) if self.dirty else ()
 
 
 _CONSUMED_CACHE: dict[str, dict[str, str]] = {}
@@ -111,9 +114,18 @@ class PartitionStore:
             )
             self._conn.execute("PRAGMA busy_timeout = 30000")
             self._conn.execute("PRAGMA journal_mode = WAL")
+            self._upgrade()
             self._conn.executescript(SCHEMA)
         except sqlite3.Error as e:
             raise CatalogError(f"cannot open the partition store: {e}", path=str(path)) from e
+
+    def _upgrade(self) -> None:
+        """Drop the ranges of a pre-release layout (revisions); their assets read missing."""
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(partition_ranges)")}
+        if columns and "dirty" not in columns:
+            self._conn.execute("DROP TABLE partition_ranges")
+            self._conn.execute("DROP TABLE IF EXISTS partition_assets")
+            self._conn.execute("DROP TABLE IF EXISTS partition_revisions")
 
     def close(self) -> None:
         with self._lock:
@@ -137,35 +149,37 @@ class PartitionStore:
         """Every stored range of ``asset`` by static key, sorted."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT static_key, first, last, status, fingerprint, built_rev, changed_rev, "
-                "consumed, error FROM partition_ranges WHERE asset = ? "
-                "ORDER BY static_key, first",
+                f"SELECT static_key, first, last, {_COLUMNS} FROM partition_ranges "
+                "WHERE asset = ? ORDER BY static_key, first",
                 (asset,),
             ).fetchall()
         out: Ranges = {}
         states: dict[tuple[object, ...], RangeState] = {}
         for key, first, last, *fields in rows:
-            state = states.get(tuple(fields))
+            signature = tuple(fields)
+            state = states.get(signature)
             if state is None:
-                status, fp, built, changed, consumed, error = fields
-                state = RangeState(status, fp, built, changed, consumed or "{}", error)
-                states[tuple(fields)] = state
-            out.setdefault(key, []).append((first, last, state))
+                state = states[signature] = _state(*fields)
+            segments = out.get(key)
+            if segments is None:
+                segments = out[key] = []
+            segments.append((first, last, state))
         return out
 
-    def summary(self, asset: str) -> tuple[int | None, int, int, float | None]:
-        """(max changed revision, partitions ever built, total rows, last write time)."""
+    def summary(self, asset: str) -> tuple[int, int, int, float | None]:
+        """(data version counter, partitions ever built, total rows, last write time)."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT max(changed_rev), coalesce(sum(last - first + 1), 0) "
-                "FROM partition_ranges WHERE asset = ? AND fingerprint IS NOT NULL",
+                "SELECT coalesce(sum(last - first + 1), 0) FROM partition_ranges "
+                "WHERE asset = ? AND fingerprint IS NOT NULL",
                 (asset,),
             ).fetchone()
             info = self._conn.execute(
-                "SELECT rows, updated_at FROM partition_assets WHERE asset = ?", (asset,)
+                "SELECT version, rows, updated_at FROM partition_assets WHERE asset = ?",
+                (asset,),
             ).fetchone()
-        rows, updated = (int(info[0]), info[1]) if info else (0, None)
-        return row[0], int(row[1]), rows, updated
+        version, rows, updated = (int(info[0]), int(info[1]), info[2]) if info else (0, 0, None)
+        return version, int(row[0]), rows, updated
 
     def signature(self, asset: str) -> str | None:
         with self._lock:
@@ -181,23 +195,15 @@ class PartitionStore:
 
     # ---- writing ----------------------------------------------------------------------
 
-    def new_revision(self, run_id: str) -> int:
-        """The next revision, for a run about to build partitions."""
-        with self._write() as c:
-            cur = c.execute(
-                "INSERT INTO partition_revisions (run_id, created_at) VALUES (?, ?)",
-                (run_id, time.time()),
-            )
-            return int(cur.lastrowid or 0)
-
     def reset(self, asset: str, signature: str) -> None:
         """Forget every range of ``asset`` (its table is rebuilt from scratch)."""
         with self._write() as c:
             c.execute("DELETE FROM partition_ranges WHERE asset = ?", (asset,))
             c.execute(
-                "INSERT INTO partition_assets (asset, signature, rows, updated_at) "
-                "VALUES (?, ?, 0, ?) ON CONFLICT (asset) DO UPDATE SET "
-                "signature = excluded.signature, rows = 0, updated_at = excluded.updated_at",
+                "INSERT INTO partition_assets (asset, signature, rows, version, updated_at) "
+                "VALUES (?, ?, 0, 1, ?) ON CONFLICT (asset) DO UPDATE SET "
+                "signature = excluded.signature, rows = 0, version = version + 1, "
+                "updated_at = excluded.updated_at",
                 (asset, signature, time.time()),
             )
 
@@ -216,35 +222,39 @@ class PartitionStore:
         changes: Iterable[tuple[str, int, int, Update]],
         *,
         rows_delta: int = 0,
+        data_changed: bool = False,
+        marks: Iterable[tuple[str, str, int, int, Update]] = (),
     ) -> None:
-        """Apply ``(static_key, first, last, fn)`` changes in one transaction.
+        """Apply ``(static_key, first, last, fn)`` changes to ``asset`` in one transaction.
 
         ``fn`` maps the old state of each stretch (None where nothing is stored) to the
         new one (None deletes). Neighbours with equal states are merged, so the table
-        stays as small as the state allows.
+        stays as small as the state allows. ``data_changed`` bumps the asset's version;
+        ``marks`` are ``(asset, static_key, first, last, fn)`` changes to other assets
+        (downstream invalidation), applied in the same transaction.
         """
         with self._write() as c:
             for key, lo, hi, fn in changes:
                 self._apply(c, asset, key, lo, hi, fn)
+            for other, key, lo, hi, fn in marks:
+                self._apply(c, other, key, lo, hi, fn)
             c.execute(
-                "UPDATE partition_assets SET rows = rows + ?, updated_at = ? WHERE asset = ?",
-                (rows_delta, time.time(), asset),
+                "UPDATE partition_assets SET rows = rows + ?, version = version + ?, "
+                "updated_at = ? WHERE asset = ?",
+                (rows_delta, 1 if data_changed else 0, time.time(), asset),
             )
 
     def _apply(
         self, c: sqlite3.Connection, asset: str, key: str, lo: int, hi: int, fn: Update
     ) -> None:
         old = c.execute(
-            "SELECT first, last, status, fingerprint, built_rev, changed_rev, consumed, error "
-            "FROM partition_ranges WHERE asset = ? AND static_key = ? AND first <= ? "
-            "AND last >= ? AND first >= (SELECT coalesce(max(first), ?) FROM partition_ranges "
-            "WHERE asset = ? AND static_key = ? AND first <= ?) ORDER BY first",
+            f"SELECT first, last, {_COLUMNS} FROM partition_ranges WHERE asset = ? AND "
+            "static_key = ? AND first <= ? AND last >= ? AND first >= (SELECT "
+            "coalesce(max(first), ?) FROM partition_ranges WHERE asset = ? AND static_key = ? "
+            "AND first <= ?) ORDER BY first",
             (asset, key, hi + 1, lo - 1, lo - 1, asset, key, lo - 1),
         ).fetchall()
-        olds = [
-            (first, last, RangeState(status, fp, built, changed, consumed or "{}", error))
-            for first, last, status, fp, built, changed, consumed, error in old
-        ]
+        olds = [(first, last, _state(*fields)) for first, last, *fields in old]
         pieces: list[tuple[int, int, RangeState]] = []
         for first, last, state in olds:  # what lies outside lo..hi stays as it was
             if first < lo:
@@ -274,24 +284,19 @@ class PartitionStore:
             [(asset, key, row[0]) for row in old],
         )
         c.executemany(
-            "INSERT INTO partition_ranges (asset, static_key, first, last, status, fingerprint,"
-            " built_rev, changed_rev, consumed, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO partition_ranges (asset, static_key, first, last, {_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (
-                    asset,
-                    key,
-                    a,
-                    b,
-                    s.status,
-                    s.fingerprint,
-                    s.built_rev,
-                    s.changed_rev,
-                    s.consumed,
-                    s.error,
-                )
+                (asset, key, a, b, s.status, s.fingerprint, s.consumed, s.dirty, s.error)
                 for a, b, s in merged
             ],
         )
+
+
+def _state(
+    status: str, fingerprint: str | None, consumed: str | None, dirty: str | None, error: str | None
+) -> RangeState:
+    return RangeState(status, fingerprint, consumed or "{}", dirty or "", error)
 
 
 def _add(
@@ -301,15 +306,10 @@ def _add(
         pieces.append((lo, hi, state))
 
 
-def succeeded(*, fingerprint: str, rev: int, changed: bool, consumed: str) -> Update:
-    """The update for a successful build (``changed``: its data differs from before)."""
-
-    def fn(old: RangeState | None) -> RangeState:
-        keep = old is not None and old.built and not changed and old.changed_rev is not None
-        changed_rev = old.changed_rev if keep and old is not None else rev
-        return RangeState(SUCCESS, fingerprint, rev, changed_rev, consumed, None)
-
-    return fn
+def succeeded(*, fingerprint: str, consumed: str) -> Update:
+    """The update for a successful build: what it consumed; no upstream change pending."""
+    state = RangeState(SUCCESS, fingerprint, consumed, "", None)
+    return lambda old: state
 
 
 def failed(error: str | None) -> Update:
@@ -324,12 +324,23 @@ def failed(error: str | None) -> Update:
     return fn
 
 
-def verified(sources: dict[str, str]) -> Update:
-    """The update for partitions whose sources changed but whose data would not."""
+def marked(upstream: str) -> Update:
+    """The update for built partitions whose upstream ``upstream`` changed its data."""
+
+    def fn(old: RangeState | None) -> RangeState | None:
+        if old is None or not old.built or upstream in old.dirty_names:
+            return old
+        return replace(old, dirty=",".join(sorted((*old.dirty_names, upstream))))
+
+    return fn
+
+
+def verified(inputs: dict[str, str]) -> Update:
+    """The update for partitions whose inputs changed but whose result would not."""
 
     def fn(old: RangeState | None) -> RangeState | None:
         if old is None or not old.built:
             return old
-        return replace(old, consumed=consumed_json({**old.consumed_map(), **sources}))
+        return replace(old, consumed=consumed_json({**old.consumed_map(), **inputs}))
 
     return fn
