@@ -91,7 +91,8 @@ def parse_header(text: str, *, path: str) -> Header:
                 hint="write one 'key: value' per comment line, e.g. '-- tags: [finance, daily]'",
             ) from e
         if isinstance(loaded, dict):
-            values = loaded
+            # YAML 1.1 reads the bare key `on:` as the boolean true; it is our `on` key.
+            values = {("on" if k is True else k): v for k, v in loaded.items()}
     return Header(values=values, prose=" ".join(prose) or None, key_lines=key_lines)
 
 

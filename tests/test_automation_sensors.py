@@ -114,7 +114,7 @@ def test_an_upstream_rebuilt_by_hand_triggers_downstream_that_opted_in(tmp_path:
         tmp_path / "p",
         {
             "models/base.sql": "select 1 as x",
-            # Python assets: the SQL header cannot say `on:` yet (YAML reads it as true).
+            "models/follows_too.sql": "-- on: [upstream]\nselect y * 2 as z from follows",
             "assets/follow.py": """
             from assets_orch import asset
 
@@ -122,11 +122,6 @@ def test_an_upstream_rebuilt_by_hand_triggers_downstream_that_opted_in(tmp_path:
             @asset(on=["upstream"])
             def follows(base):
                 return base.project("x + 1 as y")
-
-
-            @asset(on="upstream")
-            def follows_too(follows):
-                return follows.project("y * 2 as z")
             """,
             "models/ignores.sql": "select x * 10 as w from base",
         },

@@ -96,3 +96,7 @@ def test_python_fingerprint_sees_logic_and_helpers(tmp_path: Path) -> None:
     base = _fingerprint(tmp_path, BASE)
     assert _fingerprint(tmp_path, BASE.replace("x > 1", "x > 2")) != base
     assert _fingerprint(tmp_path, BASE + "\n\nLIMIT = 3\n") != base
+
+
+def test_on_key_is_not_a_yaml_boolean() -> None:
+    assert meta("-- on: [upstream]\nselect 1").on == ("upstream",)
