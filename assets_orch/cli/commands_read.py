@@ -278,7 +278,7 @@ def runs_show(ctx: Context, run_id: str, as_json: bool) -> None:
     for m in mats:
         first = (m.error or "").strip().splitlines()[:1]
         table.add_row(
-            escape(m.asset),
+            escape(m.asset if m.partition is None else f"{m.asset}[{m.partition}]"),
             styled(m.status),
             str(m.attempt),
             seconds(m.duration),
