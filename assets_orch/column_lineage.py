@@ -252,6 +252,11 @@ class ProjectColumns:
         assert self.store is not None
         self.store.flush()
 
+    def forget(self, names: Iterable[str]) -> None:
+        """Drop what was computed for ``names`` (their inputs changed)."""
+        for name in names:
+            self._memo.pop(name, None)
+
     def record_built(self, name: str, materialization_id: str) -> AssetColumns:
         """Lineage of a just-built asset, stored with its materialization (exact schemas)."""
         self._memo.pop(name, None)

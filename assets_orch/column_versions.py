@@ -273,7 +273,11 @@ def _stored_reader(
 
 class ColumnTracker:
     """The engine's side: record versions and lineage after each build, and judge an
-    asset whose upstreams changed during the run (early cutoff by columns)."""
+    asset whose upstreams changed during the run (early cutoff by columns).
+
+    One :class:`ProjectColumns` serves the whole run; a build forgets what was computed
+    for the asset and its descendants (their inputs' columns may have changed).
+    """
 
     def __init__(
         self,
@@ -290,17 +294,27 @@ class ColumnTracker:
         self.schema_name = schema_name
         self.store = LineageStore(catalog)
         self._lock = threading.Lock()
+        self._columns: ProjectColumns | None = None
+        self._saved: dict[str, dict[str, Any] | None] = {}  # materialization id -> versions
 
-    def _columns(self, snapshot: CatalogSnapshot) -> ProjectColumns:
-        return ProjectColumns(
-            graph=self.graph,
-            catalog=self.catalog,
-            snapshot=snapshot,
-            source_versions=self.source_versions,
-            warehouse=self.warehouse,
-            store=self.store,
-            schema_name=self.schema_name,
-        )
+    def _stored(self, mid: str) -> dict[str, Any] | None:
+        # Versions of a materialization never change once written: cache them.
+        if mid not in self._saved:
+            self._saved[mid] = self.catalog.column_versions([mid]).get(mid)
+        return self._saved[mid]
+
+    def _project(self, snapshot: CatalogSnapshot) -> ProjectColumns:
+        if self._columns is None or self._columns.snapshot is not snapshot:
+            self._columns = ProjectColumns(
+                graph=self.graph,
+                catalog=self.catalog,
+                snapshot=snapshot,
+                source_versions=self.source_versions,
+                warehouse=self.warehouse,
+                store=self.store,
+                schema_name=self.schema_name,
+            )
+        return self._columns
 
     def record(
         self, spec: AssetSpec, record: MaterializationRecord, snapshot: CatalogSnapshot
@@ -308,19 +322,17 @@ class ColumnTracker:
         """Store the lineage and column versions of a successful build. Never raises."""
         try:
             with self._lock:
-                columns = self._columns(snapshot)
+                columns = self._project(snapshot)
+                columns.forget([spec.name, *self.graph.descendants(spec.name)])
                 built = columns.record_built(spec.name, record.id)
-                reader = _stored_reader(self.catalog, snapshot)
-                judge = Judge(columns, reader, self.source_versions)
+                judge = Judge(columns, self._stored, self.source_versions)
                 versions = column_versions(
                     spec, built, judge.expected, self.source_versions, record.id
                 )
                 consumed = {up: judge.expected(up) for up in spec.upstreams}
-                self.catalog.save_column_versions(
-                    record.id,
-                    spec.name,
-                    {"columns": versions or fallback(record), "consumed": consumed},
-                )
+                saved = {"columns": versions or fallback(record), "consumed": consumed}
+                self.catalog.save_column_versions(record.id, spec.name, saved)
+                self._saved[record.id] = saved
                 self.store.flush()
         except Exception:  # noqa: BLE001 - lineage must never fail a build
             return
@@ -329,8 +341,7 @@ class ColumnTracker:
         """Whether ``spec``'s columns are unchanged by what its upstreams just rebuilt."""
         try:
             with self._lock:
-                columns = self._columns(snapshot)
-                judge = Judge(columns, _stored_reader(self.catalog, snapshot), self.source_versions)
-                return judge.verdict(spec.name)
+                columns = self._project(snapshot)
+                return Judge(columns, self._stored, self.source_versions).verdict(spec.name)
         except Exception:  # noqa: BLE001
             return ColumnVerdict(False)

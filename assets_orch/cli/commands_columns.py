@@ -144,8 +144,9 @@ def impact(ctx: Context, target: str, as_json: bool) -> None:
         through = "" if via == f"{asset}.{column}" else f"  (via {escape(via)})"
         style = "" if item.edge == "value" else "bright_black"
         label = escape(f"{item.asset}.{item.column}".ljust(width))
-        edge = f"[{style}]{item.edge:<6}[/]" if style else f"{item.edge:<6}"
-        out.print(f"  {label}  {edge}{through}", soft_wrap=True)
+        edge = f"[{style}]{item.edge}[/]" if style else item.edge
+        pad = " " * (len("filter") - len(item.edge)) if through else ""
+        out.print(f"  {label}  {edge}{pad}{through}", soft_wrap=True)
     for name, reason in gaps:
         out.print(f"  [yellow]unknown beyond {escape(name)}:[/] {escape(reason)}", soft_wrap=True)
 

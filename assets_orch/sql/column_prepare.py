@@ -159,8 +159,10 @@ def _qualify(expression: exp.Expr, schemas: Mapping[str, SourceSchema]) -> exp.E
     )
     for _ in range(_COLUMNS_ROUNDS):
         marked = _mark_columns(expression)
+        # ``expression`` is the caller's own copy: qualify it in place unless a
+        # COLUMNS(...) must be expanded in it afterwards.
         qualified = qualify(
-            expression.copy(),
+            expression.copy() if marked else expression,
             schema=mapping,
             dialect="duckdb",
             validate_qualify_columns=not marked,
