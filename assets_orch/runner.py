@@ -254,7 +254,7 @@ def _reset_partitioned(
 ) -> list[str]:
     """Drop partitioned tables whose layout changed (or all, with --full-refresh)."""
     from .partitions.context import definitions, open_store
-    from .partitions.tables import drop_partitioned, ensure_bookkeeping
+    from .partitions.tables import drop_partitioned, ensure_bookkeeping, layout_of
 
     defs = definitions(project.graph)
     if not defs:
@@ -265,16 +265,25 @@ def _reset_partitioned(
     try:
         ensure_bookkeeping(warehouse.connect())
         for name, definition in defs.items():
-            signature = store.signature(name)
             if name not in chosen:
                 continue
-            if options.full_refresh or (signature not in (None, definition.signature)):
-                drop_partitioned(warehouse, name)
-                store.reset(name, definition.signature)
-                why = "--full-refresh" if options.full_refresh else "its partitioning changed"
-                notes.append(f"{name}: dropped and rebuilt from scratch ({why})")
-            else:
+            signature = store.signature(name)
+            exists, written = layout_of(warehouse, name)
+            why = None
+            if options.full_refresh:
+                why = "--full-refresh"
+            elif exists and (written != definition.signature or signature is None):
+                # Written unpartitioned, or with another layout: its rows cannot be
+                # replaced partition by partition.
+                why = "its partitioning changed"
+            elif not exists and signature is not None and store.summary(name)[1]:
+                why = "its table is gone from the warehouse"
+            if why is None:
                 store.ensure(name, definition.signature)
+                continue
+            drop_partitioned(warehouse, name)
+            store.reset(name, definition.signature)
+            notes.append(f"{name}: rebuilt from scratch ({why})")
     finally:
         store.close()
     return notes

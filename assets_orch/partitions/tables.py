@@ -121,6 +121,30 @@ def drop_partitioned(warehouse: Warehouse, name: str) -> None:
     con.execute(f"DELETE FROM {BOOK} WHERE asset = ?", [name])
 
 
+def layout_of(warehouse: Warehouse, name: str) -> tuple[bool, str | None]:
+    """Whether table ``name`` exists, and the layout signature its COMMENT declares
+    (None: a table not written as partitions)."""
+    row = (
+        warehouse.connect()
+        .execute(
+            "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND lower(table_name) = "
+            "lower(?) AND database_name = current_database()",
+            [warehouse.schema, name],
+        )
+        .fetchone()
+    )
+    if row is None:
+        return False, None
+    comment = row[0] or ""
+    if not comment.startswith(COMMENT_PREFIX):
+        return True, None
+    try:
+        value = json.loads(comment[len(COMMENT_PREFIX) :]).get("partitioned")
+    except (ValueError, AttributeError):
+        return True, None
+    return True, value if isinstance(value, str) else None
+
+
 def committed(warehouse: Warehouse, materialization_ids: Iterable[str]) -> dict[str, tuple]:
     """Bookkeeping rows written by these materializations: id -> (row_count, version)."""
     ids = list(materialization_ids)
