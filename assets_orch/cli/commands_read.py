@@ -82,6 +82,8 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
             "[yellow]note:[/] the warehouse is busy (a run is going on); "
             "table presence is taken from the catalog"
         )
+    for note in judgement.probe_notes:
+        out.print(f"[yellow]note:[/] {note}")
     status_grid(chosen).print()
     noted = [(st.name, note) for st in chosen if st.name not in parts for note in st.notes]
     if noted:  # e.g. "non-breaking: stg_orders added columns x" (docs/column-lineage.md)
