@@ -83,7 +83,9 @@ class WorkPlan:
 
     def descendants(self, uid: str, downs: dict[str, list[str]]) -> list[str]:
         """Every unit downstream of ``uid``, in plan order."""
-        rank = {u: i for i, u in enumerate(self.ids)}
+        rank = self.__dict__.get("_rank")
+        if rank is None:
+            rank = self.__dict__["_rank"] = {u: i for i, u in enumerate(self.ids)}
         seen: set[str] = set()
         stack = list(downs.get(uid, ()))
         while stack:

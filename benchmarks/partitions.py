@@ -43,18 +43,18 @@ from pathlib import Path
 
 N = 100_000
 
-HOURLY = """-- partitioned_by: at
+HOURLY = """-- partitioned_by: ts
 -- grain: hour
 -- start: 2014-01-01T00:00
 -- end: {end}
-select at, 1 as n from read_csv('data/events.csv') where at >= $start and at < $end
+select ts, 1 as n from read_csv('data/events.csv') where ts >= $start and ts < $end
 """
 
-CLEAN = """-- partitioned_by: at
+CLEAN = """-- partitioned_by: ts
 -- grain: hour
 -- start: 2014-01-01T00:00
 -- end: {end}
-select at, n from events where at >= $start and at < $end
+select ts, n from events where ts >= $start and ts < $end
 """
 
 REGIONAL = """-- partitioned_by: day
@@ -73,7 +73,7 @@ def _project(root: Path, scenario: str) -> tuple[Path, list[str]]:
     (root / "models").mkdir(parents=True)
     (root / "data").mkdir()
     (root / "assets.toml").write_text('name = "bench"\n')
-    (root / "data/events.csv").write_text("at\n2014-01-01 00:00:00\n")
+    (root / "data/events.csv").write_text("ts\n2014-01-01 00:00:00\n")
     (root / "data/sales.csv").write_text("day,region\n2020-01-01,r000\n")
     if scenario.startswith("day"):
         regions = ", ".join(f"r{i:03d}" for i in range(100))
@@ -81,7 +81,7 @@ def _project(root: Path, scenario: str) -> tuple[Path, list[str]]:
         names = ["sales"]
     else:
         start = TimeDim.parse_index("hour", "2014-01-01T00:00")
-        end = TimeDim("at", "hour", start, None).key(start + N - 1)
+        end = TimeDim("ts", "hour", start, None).key(start + N - 1)
         (root / "models/events.sql").write_text(HOURLY.format(end=end))
         names = ["events"]
         if "downstream" in scenario:
