@@ -285,3 +285,33 @@ def test_rows_outside_the_partition_are_refused(tmp_path: Path) -> None:
     cli_out = json.loads(out.stdout)["assets"][0]
     assert cli_out["status"] == "failed"
     assert "fall outside partition 2024-01-02" in cli_out["error"]
+
+
+def test_python_assets_read_partitioned_tables_but_are_not_partitioned(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            "assets/py.py": "from assets_orch import asset\n\n\n"
+            "@asset(partitioned_by='d', grain='day', start='2024-01-01')\n"
+            "def py():\n    return None\n",
+        },
+    )
+    out = Cli(root)("status", expect=2)
+    assert "partitioned and incremental assets are SQL assets" in out.output
+    root = write_project(
+        tmp_path / "q",
+        {
+            "data/orders.csv": orders_csv(10),
+            "models/orders_daily.sql": DAILY.format(batch=5).replace("2023-12-31", "2023-01-10"),
+            "assets/summary.py": "from assets_orch import asset\n\n\n"
+            "@asset\ndef summary(orders_daily):\n"
+            "    return orders_daily.aggregate('count(*) as days, sum(orders) as orders')\n",
+        },
+    )
+    cli = Cli(root)
+    result = cli.json("materialize")
+    assert built(result) == {
+        "orders_daily": ["2023-01-01..2023-01-05", "2023-01-06..2023-01-10"],
+        "summary": ["*"],
+    }
+    assert query(root, "select * from summary") == [(10, 20)]
