@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -167,8 +168,8 @@ class LineageStore:
                 self.catalog.save_column_lineage(
                     (asset, key, mid, data) for asset, (key, mid, data) in sorted(pending.items())
                 )
-            except AssetsError:
-                pass  # another writer holds the catalog; lineage is recomputed next time
+            except (AssetsError, sqlite3.Error):
+                pass  # the catalog is busy or read-only: lineage is recomputed next time
 
 
 @dataclass
@@ -187,6 +188,7 @@ class ProjectColumns:
     store: LineageStore | None = None
     schema_name: str = "main"
     owns_warehouse: bool = False
+    tables_readable: bool = True  # False while another process holds the warehouse
     _memo: dict[str, AssetColumns] = field(default_factory=dict)
     _prepared: dict[str, Prepared] = field(default_factory=dict)
     _active: set[str] = field(default_factory=set)
@@ -198,9 +200,9 @@ class ProjectColumns:
     @classmethod
     def for_project(cls, project: Project, *, warehouse: Warehouse | None = None) -> ProjectColumns:
         """Column lineage of a loaded project; the warehouse is opened read-only if needed."""
-        wh = warehouse
-        if wh is None and project.warehouse_view.tables is not None:
-            wh = project.open_warehouse()
+        # Files are described in an in-memory DuckDB: a Warehouse object (never connected
+        # for that) is always there; tables need the file, which a writer may hold.
+        wh = warehouse or project.open_warehouse()
         return cls(
             graph=project.graph,
             catalog=project.catalog,
@@ -208,7 +210,8 @@ class ProjectColumns:
             source_versions=project.source_versions(),
             warehouse=wh,
             schema_name=project.config.schema_name,
-            owns_warehouse=warehouse is None and wh is not None,
+            owns_warehouse=warehouse is None,
+            tables_readable=warehouse is not None or project.warehouse_view.tables is not None,
         )
 
     def close(self) -> None:
@@ -362,10 +365,7 @@ class ProjectColumns:
                 columns = list(self.warehouse.describe_source(ref.key))
             except AssetsError as e:
                 error = e.message
-            try:
-                self.catalog.save_source_schema(key, columns, error)
-            except AssetsError:
-                pass
+            _quietly(self.catalog.save_source_schema, key, columns, error)
             cached = (columns, error)
         columns, error = cached
         if columns is None:
@@ -374,17 +374,14 @@ class ProjectColumns:
 
     def _table_schema(self, name: str) -> SourceSchema | str:
         key = f"table:{name}"
-        if self.warehouse is not None:
+        if self.warehouse is not None and self.tables_readable:
             try:
                 columns = self.warehouse.describe_table(name)
             except AssetsError as e:
                 return f"table {name}: {e.message}"
             cached = self.catalog.source_schema(key)
             if cached is None or cached[0] != list(columns):
-                try:
-                    self.catalog.save_source_schema(key, columns, None)
-                except AssetsError:
-                    pass
+                _quietly(self.catalog.save_source_schema, key, columns, None)
             return SourceSchema("table", name, tuple(c for c, _ in columns))
         cached = self.catalog.source_schema(key)
         if cached is None or cached[0] is None:
@@ -520,6 +517,14 @@ class Impact:
             "depth": self.depth,
             "via": f"{self.via_asset}.{self.via_column}",
         }
+
+
+def _quietly(write: Any, *args: Any) -> None:
+    """A cache write that may fail (busy or read-only catalog) without consequence."""
+    try:
+        write(*args)
+    except (AssetsError, sqlite3.Error):
+        pass
 
 
 def _digest(*parts: str) -> str:

@@ -38,7 +38,7 @@ from .records import (
     CatalogSnapshot,
     MaterializationRecord,
 )
-from .staleness import AssetStatus, asset_reasons
+from .staleness import UPSTREAM_CHANGED, AssetStatus, asset_reasons
 from .units import ReadyQueue, Unit, WorkPlan
 from .warehouse import BuildCancelled, ChecksFailed
 
@@ -337,7 +337,7 @@ class Engine:
             return True
         if self.options.stale_only and not self._still_stale(unit, spec):
             outcomes[name] = self._outcome(
-                name, UNCHANGED, skipped_because="upstreams rebuilt with identical data"
+                name, UNCHANGED, skipped_because="upstreams rebuilt without changing what it reads"
             )
             return True
         task = _Task(spec, unit)
@@ -360,7 +360,7 @@ class Engine:
         reasons = asset_reasons(
             spec, self.snapshot, self.source_versions, self.warehouse_view, time.time()
         )
-        if reasons and all(r.kind == "upstream changed" for r in reasons):
+        if reasons and all(r.kind == UPSTREAM_CHANGED for r in reasons):
             # Column versions: what the upstreams changed may not be what it reads.
             return not self._column_tracker().fresh(spec, self.snapshot).fresh
         return bool(reasons)

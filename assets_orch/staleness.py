@@ -104,13 +104,8 @@ def asset_reasons(
     source_versions: dict[str, str],
     warehouse: WarehouseView,
     now: float,
-    columns: ColumnVerdict | None = None,
 ) -> list[Reason]:
-    """The reasons ``spec`` is stale on its own account (not counting upstream staleness).
-
-    With a fresh ``columns`` verdict, ``upstream changed`` reasons are dropped: what
-    changed upstream is not what this asset reads.
-    """
+    """The reasons ``spec`` is stale on its own account (not counting upstream staleness)."""
     history = snapshot.history(spec.name)
     last = history.last_success
     reasons: list[Reason] = []
@@ -148,8 +143,6 @@ def asset_reasons(
         verdict = evaluate_freshness(policy, last=last.ended_at, now=now)
         if verdict.overdue:
             reasons.append(Reason(FRESHNESS, verdict.detail))
-    if columns is not None and columns.fresh:
-        reasons = [r for r in reasons if r.kind != UPSTREAM_CHANGED]
     return reasons
 
 

@@ -224,3 +224,17 @@ def test_json_is_stable(built: Path) -> None:
     a = Cli(built)("columns", "int_orders_enriched", "--json").output
     b = Cli(built)("columns", "int_orders_enriched", "--json").output
     assert a == b and json.loads(a)["asset"] == "int_orders_enriched"
+
+
+def test_files_are_described_while_the_warehouse_is_busy(shop: Path) -> None:
+    from assets_orch.column_lineage import ProjectColumns
+    from assets_orch.project import Project
+
+    columns = ProjectColumns.for_project(Project.load(shop))
+    columns.tables_readable = False  # as when a run holds the warehouse file
+    try:
+        found = columns.of("stg_orders")
+    finally:
+        columns.close()
+    assert found.unresolved is None
+    assert found.column("status") is not None
