@@ -304,6 +304,13 @@ def _partition_runtime(
 
     store = open_store(project)
     save_verified(store, judgement, project.graph)
+    planned: dict[tuple[str, str], tuple[int, int]] = {}
+    for unit in plan.work.units if plan.work is not None else []:
+        if unit.first is None or unit.last is None:
+            continue
+        key = (unit.asset, judgement.inputs.definitions[unit.asset].static_label(unit.static))
+        lo, hi = planned.get(key, (unit.first, unit.last))
+        planned[key] = (min(lo, unit.first), max(hi, unit.last))
     return PartitionRuntime(
         store=store,
         inputs=judgement.inputs,
@@ -311,4 +318,6 @@ def _partition_runtime(
         source_versions=judgement.source_versions,
         warehouse_view=project.warehouse_view,
         run_id=run_id,
+        warehouse=warehouse,
+        planned=planned,
     )

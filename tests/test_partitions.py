@@ -315,3 +315,55 @@ def test_python_assets_read_partitioned_tables_but_are_not_partitioned(tmp_path:
         "summary": ["*"],
     }
     assert query(root, "select * from summary") == [(10, 20)]
+
+
+STAGED = """
+select order_id, order_date, amount
+from read_csv('data/orders.csv', header = true,
+              columns = {'order_id': 'INTEGER', 'order_date': 'DATE', 'amount': 'INTEGER'})
+"""
+
+BY_DAY = """
+-- partitioned_by: order_date
+-- grain: day
+-- start: 2023-01-01
+-- end: 2023-03-31
+-- batch_size: 30
+select order_date, sum(amount) as revenue from stg_orders
+where order_date >= $start and order_date < $end group by all
+"""
+
+
+def test_a_rebuilt_unpartitioned_upstream_rebuilds_only_the_batches_it_changes(
+    tmp_path: Path,
+) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            "data/orders.csv": orders_csv(90),
+            "models/stg_orders.sql": STAGED,
+            "models/by_day.sql": BY_DAY,
+        },
+    )
+    cli = Cli(root)
+    cli.json("materialize")
+    csv = root / "data/orders.csv"
+    lines = [line + ("0" if ",2023-02-14," in line else "") for line in csv.read_text().split()]
+    csv.write_text("\n".join(lines) + "\n")
+    before = cli.json("partitions", "by_day")["ranges"]
+    assert [(r["count"], r["reasons"]) for r in before] == [(90, ["upstream stale: stg_orders"])]
+    result = cli.json("materialize", "--stale")
+    outcome = {(a["name"], a["partition"]): a["status"] for a in result["assets"]}
+    assert outcome == {
+        ("stg_orders", None): "success",
+        ("by_day", "2023-01-01..2023-01-30"): "unchanged",
+        ("by_day", "2023-01-31..2023-03-01"): "success",  # holds 2023-02-14
+        ("by_day", "2023-03-02..2023-03-31"): "unchanged",
+    }
+    assert cli.json("partitions", "by_day")["counts"]["fresh"] == 90
+    assert all(s["state"] == "fresh" for s in cli.json("status"))
+    assert query(root, "select * from by_day order by 1") == query(
+        root,
+        f"select order_date, sum(amount) from read_csv('{root}/data/orders.csv') "
+        "group by all order by 1",
+    )

@@ -9,18 +9,21 @@ what version does a partitioned upstream have now.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..staleness import SOURCE, UPSTREAM_CHANGED
 from .segments import merge
-from .status import PartitionInputs, aggregate_history, compatible, map_into, unit_still_stale
-from .store import PartitionStore, consumed_json, failed, marked, succeeded
+from .status import PartitionInputs, aggregate_history, compatible, map_into, unit_reasons
+from .store import PartitionStore, consumed_json, failed, marked, succeeded, verified
 
 if TYPE_CHECKING:
-    from ..execution import Unit
     from ..graph import AssetGraph
     from ..records import CatalogSnapshot
     from ..staleness import WarehouseView
+    from ..units import Unit
+    from ..warehouse import Warehouse
     from .definition import PartitionsDef
     from .store import Update
     from .tables import BatchResult
@@ -38,13 +41,26 @@ class PartitionRuntime:
     source_versions: dict[str, str]
     warehouse_view: WarehouseView
     run_id: str
+    warehouse: Warehouse | None = None
+    # (asset, static label) -> the span of its batches in this run, for in-run probes
+    planned: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    _probed: dict[tuple[str, str], set[int] | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def definitions(self) -> dict[str, PartitionsDef]:
         return self.inputs.definitions
 
     def still_stale(self, unit: Unit, snapshot: CatalogSnapshot) -> bool:
+        """Early cutoff for a batch about to run.
+
+        When all that is left are newer versions of unpartitioned upstreams rebuilt in
+        this run, or of sources, one probe of the asset's query over the span of its
+        batches tells which partitions' results really change; the others are recorded
+        as built from the new versions and not rebuilt.
+        """
         spec = self.graph.specs[unit.asset]
+        definition = self.definitions[unit.asset]
         assert unit.first is not None and unit.last is not None
         inputs = PartitionInputs(
             self.definitions,
@@ -53,9 +69,9 @@ class PartitionRuntime:
             probes=self.inputs.probes,
             current=self.inputs.current,
         )
-        return unit_still_stale(
+        reasons = unit_reasons(
             spec,
-            self.definitions[unit.asset],
+            definition,
             inputs,
             snapshot=snapshot,
             source_versions=self.source_versions,
@@ -64,6 +80,51 @@ class PartitionRuntime:
             first=unit.first,
             last=unit.last,
         )
+        whole = {u for u in spec.upstreams if u not in self.definitions}
+        if not reasons:
+            return False
+        if not all(
+            r.kind == SOURCE or (r.kind == UPSTREAM_CHANGED and r.subject in whole)
+            for r in reasons
+        ):
+            return True
+        label = definition.static_label(unit.static)
+        changed = self._probe(unit, label)
+        if changed is None or any(unit.first <= i <= unit.last for i in changed):
+            return True
+        current = {u: snapshot.data_version(u) or "unknown" for u in whole}
+        current.update({f: self.source_versions.get(f, "absent") for f in spec.file_sources})
+        self.store.update(unit.asset, [(label, unit.first, unit.last, verified(current))])
+        return False
+
+    def _probe(self, unit: Unit, label: str) -> set[int] | None:
+        """Indices of the asset's planned span whose query result changed (cached)."""
+        import duckdb
+
+        from .tables import probe_changed
+
+        key = (unit.asset, label)
+        with self._lock:
+            if key in self._probed:
+                return self._probed[key]
+        span = self.planned.get(key)
+        found: set[int] | None = None
+        if self.warehouse is not None and span is not None:
+            try:
+                found = probe_changed(
+                    self.warehouse,
+                    name=unit.asset,
+                    sql=self.graph.specs[unit.asset].sql or "",
+                    definition=self.definitions[unit.asset],
+                    static=unit.static,
+                    first=span[0],
+                    last=span[1],
+                )
+            except duckdb.Error:
+                found = None
+        with self._lock:
+            self._probed[key] = found
+        return found
 
     def consumed(self, unit: Unit, snapshot: CatalogSnapshot) -> dict[str, str]:
         """Versions a batch consumes: unpartitioned upstreams, sources (``*``: partitioned)."""

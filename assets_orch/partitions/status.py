@@ -415,7 +415,7 @@ def asset_status(
     )
 
 
-def unit_still_stale(
+def unit_reasons(
     spec: AssetSpec,
     definition: PartitionsDef,
     inputs: PartitionInputs,
@@ -426,10 +426,10 @@ def unit_still_stale(
     static: tuple[str, ...],
     first: int,
     last: int,
-) -> bool:
-    """Early cutoff for a batch about to run: stale on its own account, given what the
-    run has built so far (``upstream stale`` does not count; an upstream partition that
-    changed its data has marked this one, see store.py)."""
+) -> set[Reason]:
+    """Why a batch about to run is stale on its own account, given what the run has
+    built so far: ``upstream stale`` does not count (an upstream partition that changed
+    its data has marked this one, see store.py). Empty: early cutoff."""
     judge = _Judge(
         spec,
         definition,
@@ -440,7 +440,9 @@ def unit_still_stale(
         {},
         upstream_stale=lambda up: False,
     )
-    for _, _, verdict in judge.segments(static, first, last, []):
-        if any(r.kind != UPSTREAM_STALE for r in verdict.reasons):
-            return True
-    return False
+    return {
+        r
+        for _, _, verdict in judge.segments(static, first, last, [])
+        for r in verdict.reasons
+        if r.kind != UPSTREAM_STALE
+    }
