@@ -202,3 +202,15 @@ def test_reconcile_partitions_left_running_by_a_dead_writer(tmp_path: Path) -> N
     assert after[committed.id] == "success" and after[lost.id] == "interrupted"
     report = cli.json("partitions", "days")
     assert report["counts"]["fresh"] == 3  # the interrupted day was rebuilt by --stale
+
+
+def test_without_end_the_last_partition_is_the_last_complete_one() -> None:
+    now = dt.datetime(2024, 3, 5, 13, 30, tzinfo=dt.UTC).timestamp()
+    days = TimeDim("c", "day", day("2024-03-01"), None)
+    assert days.key(days.last(now)) == "2024-03-04"  # today is not complete yet
+    hours = TimeDim("c", "hour", TimeDim.parse_index("hour", "2024-03-05T00"), None)
+    assert hours.key(hours.last(now)) == "2024-03-05T12:00"
+    months = TimeDim("c", "month", TimeDim.parse_index("month", "2024-01"), None)
+    assert months.key(months.last(now)) == "2024-02"
+    definition = PartitionsDef(days)
+    assert definition.count(now) == 4
