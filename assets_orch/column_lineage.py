@@ -149,7 +149,10 @@ class LineageStore:
             found = self._stored.get(asset)
         if found is None or found[0] != key:
             return None
-        return AssetColumns.from_json(found[1])
+        try:
+            return AssetColumns.from_json(found[1])
+        except (KeyError, TypeError, ValueError):
+            return None  # written by another version: computed again
 
     def put(self, columns: AssetColumns, key: str, materialization_id: str | None) -> None:
         data = columns.to_json()
@@ -198,7 +201,14 @@ class ProjectColumns:
             self.store = LineageStore(self.catalog)
 
     @classmethod
-    def for_project(cls, project: Project, *, warehouse: Warehouse | None = None) -> ProjectColumns:
+    def for_project(
+        cls,
+        project: Project,
+        *,
+        warehouse: Warehouse | None = None,
+        snapshot: CatalogSnapshot | None = None,
+        source_versions: dict[str, str] | None = None,
+    ) -> ProjectColumns:
         """Column lineage of a loaded project; the warehouse is opened read-only if needed."""
         # Files are described in an in-memory DuckDB: a Warehouse object (never connected
         # for that) is always there; tables need the file, which a writer may hold.
@@ -206,8 +216,10 @@ class ProjectColumns:
         return cls(
             graph=project.graph,
             catalog=project.catalog,
-            snapshot=project.catalog.snapshot(),
-            source_versions=project.source_versions(),
+            snapshot=snapshot if snapshot is not None else project.catalog.snapshot(),
+            source_versions=(
+                source_versions if source_versions is not None else project.source_versions()
+            ),
             warehouse=wh,
             schema_name=project.config.schema_name,
             owns_warehouse=warehouse is None,

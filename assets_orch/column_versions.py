@@ -232,9 +232,9 @@ def refine_statuses(
     ]
     if not candidates:
         return statuses
-    columns = ProjectColumns.for_project(project, warehouse=warehouse)
-    columns.snapshot = snapshot
-    columns.source_versions = source_versions
+    columns = ProjectColumns.for_project(
+        project, warehouse=warehouse, snapshot=snapshot, source_versions=source_versions
+    )
     try:
         judge = Judge(
             columns,
