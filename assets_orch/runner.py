@@ -133,10 +133,20 @@ def materialize(
     run_id = new_run_id()
     if dry_run:
         project = Project.load(root)
-        judgement = project.judge()
-        plan = _plan(
-            project, judgement, selection, options, retry_failed, request_filter, batch_size, run_id
-        )
+        try:
+            judgement = project.judge()
+            plan = _plan(
+                project,
+                judgement,
+                selection,
+                options,
+                retry_failed,
+                request_filter,
+                batch_size,
+                run_id,
+            )
+        finally:
+            project.catalog.close()
         return plan, None
     from .config import STATE_DIR, find_project_root
 
@@ -154,6 +164,7 @@ def materialize(
             content_hash=config.content_hash,
         )
         warehouse.connect()
+        project: Project | None = None
         try:
             project = Project.load(project_root, warehouse=warehouse)
             notes = [lock.warning] if lock.warning else []
@@ -161,6 +172,7 @@ def materialize(
             notes += _reset_partitioned(project, warehouse, selection, options)
             if notes:
                 # Reconciliation may have changed what the warehouse view should say.
+                project.catalog.close()
                 project = Project.load(project_root, warehouse=warehouse)
             project.save_graph()
             project.catalog.save_warehouse_tables(warehouse.tables())
@@ -207,6 +219,9 @@ def materialize(
             return plan, result
         finally:
             warehouse.close()
+            if project is not None:
+                # Close now, not at garbage collection: the daemon runs this many times.
+                project.catalog.close()
 
 
 def _plan(

@@ -188,3 +188,18 @@ def test_the_template_alert_without_its_variable_never_crashes(shop: Path) -> No
     assert result.exit_code in (0, 1), result.output
     assert "SHOP_ALERT_WEBHOOK is not set" in result.output
     assert "schedule morning: due" in result.output
+
+
+def test_a_manual_run_alerts_too(tmp_path: Path, hook: Hook) -> None:
+    root = write_project(tmp_path / "p", FAILING, alert_config(hook.url))
+    result = Cli(root)("materialize", expect=1)
+    assert "Traceback" not in result.output
+    [body] = hook.bodies
+    assert body["run_id"] in body["text"] and "boom" in body["text"]
+    assert {e["event"] for e in body["events"]} == {"asset_failed", "run_failed"}
+    # A destination that is down changes nothing about the run's outcome.
+    down = write_project(
+        tmp_path / "q", FAILING, alert_config(f"http://127.0.0.1:{closed_port()}/hook")
+    )
+    result = Cli(down)("materialize", expect=1)
+    assert "alert to team failed" in result.output

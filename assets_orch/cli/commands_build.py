@@ -134,6 +134,7 @@ def _run(
         print_json(result.to_json())
     else:
         run_summary(result)
+    _send_alerts(ctx, result, trigger)
     if result.status == "cancelled":
         raise RunFailedError(f"run {result.run_id} was cancelled; finished work is kept")
     if not result.ok:
@@ -142,6 +143,26 @@ def _run(
             hint=f"see 'assets runs show {result.run_id}'; after a fix, "
             "'assets materialize --retry-failed'",
         )
+
+
+def _send_alerts(ctx: Context, result: object, trigger: str) -> None:
+    """Manual runs alert like the daemon's: `[[alerts]]` in assets.toml, never failing."""
+    from rich.markup import escape
+
+    from ..automation.alerts import notify, run_events
+    from ..config import find_project_root, load_config
+    from .render import err
+
+    config = load_config(find_project_root(ctx.project_dir))
+    if not config.alerts:
+        return
+    events = run_events(result, trigger=trigger)  # type: ignore[arg-type]
+    for delivery in notify(config.alerts, events, project=config.name):
+        if delivery.status != "sent":
+            err.print(
+                f"[yellow]note:[/] alert to {escape(delivery.destination)} "
+                f"{delivery.status}: {escape(delivery.error or '')}"
+            )
 
 
 @cli.command()
@@ -311,8 +332,11 @@ def check(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
     else:
         colour = {"passed": "green", "failed": "red", "error": "red"}
         for n, r in results:
-            style = "yellow" if r.status != "passed" and r.check.severity == "warn" else \
-                colour[r.status]
+            style = (
+                "yellow"
+                if r.status != "passed" and r.check.severity == "warn"
+                else colour[r.status]
+            )
             line = f"  {escape(n)}: {escape(r.check.label)} [{style}]{r.status}[/]"
             if r.status == "failed":
                 line += f" ({r.failing_rows} failing row(s))"
