@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from .cron import check_cron
 from .durations import parse_duration
 from .errors import ConfigError, ProjectNotFoundError
 from .metadata import FreshnessPolicy
@@ -49,27 +50,6 @@ class Defaults(_Strict):
         return None if value is None else parse_duration(value)
 
 
-def check_cron(cron: str | None, timezone: str | None) -> None:
-    """Raise ValueError (for pydantic) when a cron expression or a time zone is unknown."""
-    if cron is not None:
-        from croniter import croniter
-
-        if not croniter.is_valid(cron):
-            raise ValueError(
-                f"'{cron}' is not a cron expression; write e.g. '0 6 * * 1-5' "
-                "(minute hour day-of-month month day-of-week)"
-            )
-    if timezone is not None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(
-                f"unknown time zone '{timezone}'; write an IANA name such as 'Europe/Paris'"
-            ) from e
-
-
 class SourceConfig(_Strict):
     """A declared source: a file path or glob as the SQL writes it, or a warehouse table.
 
@@ -82,13 +62,6 @@ class SourceConfig(_Strict):
     freshness: FreshnessPolicy | None = None
     loaded_at: str | None = None
     query: str | None = None
-
-    @field_validator("freshness")
-    @classmethod
-    def _deadline(cls, value: FreshnessPolicy | None) -> FreshnessPolicy | None:
-        if value is not None:
-            check_cron(value.cron, value.timezone)
-        return value
 
     @model_validator(mode="after")
     def _one_way_to_date(self) -> SourceConfig:

@@ -116,6 +116,13 @@ class FreshnessPolicy(Strict):
     def _duration(cls, value: Any) -> Any:
         return None if value is None else parse_duration(value)
 
+    @model_validator(mode="after")
+    def _valid_deadline(self) -> FreshnessPolicy:
+        from .cron import check_cron
+
+        check_cron(self.cron, self.timezone)
+        return self
+
 
 class IncrementalPolicy(Strict):
     """``incremental: {cursor: updated_at}``: append only rows past the table's max cursor."""
