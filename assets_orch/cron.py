@@ -1,10 +1,10 @@
 """Validation of cron expressions and time zones (schedules, freshness deadlines).
 
 >>> check_cron("0 6 * * 1-5", "Europe/Paris")
->>> check_cron("at six", None)
+>>> check_cron("at six", None)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: 'at six' is not a cron expression; write e.g. '0 6 * * 1-5' (minute hour day-of-month month day-of-week)
+ValueError: 'at six' is not a cron expression; write e.g. '0 6 * * 1-5' ...
 """
 
 from __future__ import annotations
