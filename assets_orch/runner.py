@@ -132,11 +132,11 @@ def materialize(
         )
     run_id = new_run_id()
     if dry_run:
-        project = Project.load(root)
+        reader = Project.load(root)
         try:
-            judgement = project.judge()
+            judgement = reader.judge()
             plan = _plan(
-                project,
+                reader,
                 judgement,
                 selection,
                 options,
@@ -146,7 +146,7 @@ def materialize(
                 run_id,
             )
         finally:
-            project.catalog.close()
+            reader.catalog.close()
         return plan, None
     from .config import STATE_DIR, find_project_root
 

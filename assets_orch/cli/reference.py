@@ -6,6 +6,8 @@ the file and the commands disagree.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from . import cli
@@ -22,7 +24,7 @@ held), `2` a project or usage error (bad SQL, config, selection), `3` an interna
 
 
 # Fixed, so the output does not depend on the terminal or on earlier invocations.
-_SETTINGS: dict[str, object] = {
+_SETTINGS: dict[str, Any] = {
     "terminal_width": 100,
     "max_content_width": 100,
     "help_option_names": ["-h", "--help"],
