@@ -24,12 +24,12 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .column_lineage import AssetColumns, LineageStore, ProjectColumns
+from .sql.columns import digest
 from .staleness import UPSTREAM_CHANGED, UPSTREAM_STALE, AssetStatus, ColumnVerdict
 
 if TYPE_CHECKING:
@@ -50,14 +50,6 @@ Lookup = Callable[[str], "Versions | None"]
 
 def versions_equal(a: Versions | None, b: Versions | None) -> bool:
     return a is not None and b is not None and a == b
-
-
-def _hash(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=12)
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\x1f")
-    return h.hexdigest()
 
 
 def provable(spec: AssetSpec) -> bool:
@@ -88,7 +80,7 @@ def column_versions(
 
     def files(name: str) -> str:
         found = [file_versions.get(p) for p in name.split(", ")]
-        return unknown if None in found else _hash(*(f or "" for f in found))
+        return unknown if None in found else digest(*(f or "" for f in found))
 
     def source(ref: SourceColumn) -> str:
         if ref.kind == "asset":
@@ -105,7 +97,7 @@ def column_versions(
     def collect(refs: Any) -> list[str]:
         return sorted(f"{r.kind}:{r.source}.{r.column.lower()}={source(r)}" for r in refs)
 
-    rows = _hash(
+    rows = digest(
         columns.rows_fingerprint,
         unknown if columns.rows_volatile else "",
         *collect(columns.rows),
@@ -113,7 +105,7 @@ def column_versions(
     )
     out: Versions = {ROWS: rows}
     for col in columns.columns:
-        out[col.name.lower()] = _hash(
+        out[col.name.lower()] = digest(
             col.fingerprint or unknown,
             unknown if col.volatile else "",
             rows,

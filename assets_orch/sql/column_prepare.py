@@ -16,7 +16,8 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
-from assets_orch.sql.column_walk import Result, Unresolved, Walker, digest
+from assets_orch.sql.column_scope import Result, Unresolved, digest
+from assets_orch.sql.column_walk import Walker
 from assets_orch.sql.columns import (
     LINEAGE_VERSION,
     OutputColumn,

@@ -29,12 +29,24 @@ computed from changes. The row fingerprint covers everything that decides the ro
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
+
+from assets_orch.sql.column_scope import (
+    EMPTY,
+    Col,
+    Deps,
+    Env,
+    Result,
+    Unresolved,
+    alias_columns,
+    digest,
+    renamed,
+    structure,
+    union,
+)
+from assets_orch.sql.column_sources import from_item, using_column
 
 if TYPE_CHECKING:
     from assets_orch.sql.columns import SourceColumn, SourceSchema
@@ -67,99 +79,6 @@ VOLATILE_NAMES = frozenset(
         "transaction_timestamp",
     }
 )
-EMPTY: frozenset[SourceColumn] = frozenset()
-
-
-class Unresolved(Exception):
-    """Column lineage cannot be computed exactly; the message says why."""
-
-
-def digest(*parts: str) -> str:
-    """A short stable hash of ``parts``."""
-    h = hashlib.blake2b(digest_size=12)
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\x1f")
-    return h.hexdigest()
-
-
-@dataclass(frozen=True)
-class Deps:
-    """What an expression reads: value and filter columns, its fingerprint, volatility."""
-
-    value: frozenset[SourceColumn] = EMPTY
-    filter: frozenset[SourceColumn] = EMPTY
-    fp: str = ""
-    volatile: bool = False
-
-    @property
-    def all(self) -> frozenset[SourceColumn]:
-        return self.value | self.filter
-
-
-@dataclass
-class Col:
-    """One output column of a scope."""
-
-    name: str
-    deps: Deps
-    named: bool = True  # the name was written (alias, column, star), not generated
-
-
-@dataclass
-class Result:
-    """The lineage of one scope (a SELECT, a set operation, VALUES)."""
-
-    cols: list[Col]
-    rows: frozenset[SourceColumn] = EMPTY
-    rows_fp: str = ""
-    rows_volatile: bool = False
-    by_name: dict[str, Col] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for col in self.cols:
-            self.by_name.setdefault(col.name.lower(), col)
-
-
-@dataclass
-class _Source:
-    """A FROM item as seen from the scope that reads it."""
-
-    identity: str
-    result: Result
-
-
-class _Env:
-    """The sources visible in a scope: alias -> source, then the enclosing scopes."""
-
-    def __init__(self, parent: _Env | None = None) -> None:
-        self.parent = parent
-        self.sources: dict[str, _Source] = {}
-        self.projections: dict[str, Deps] = {}  # output aliases (ORDER BY may name them)
-
-    def find(self, alias: str) -> _Source | None:
-        env: _Env | None = self
-        while env is not None:
-            found = env.sources.get(alias.lower())
-            if found is not None:
-                return found
-            env = env.parent
-        return None
-
-
-def _union(deps: Iterable[Deps]) -> Deps:
-    value: set[SourceColumn] = set()
-    filt: set[SourceColumn] = set()
-    volatile = False
-    for d in deps:
-        value |= d.value
-        filt |= d.filter
-        volatile = volatile or d.volatile
-    return Deps(frozenset(value), frozenset(filt), "", volatile)
-
-
-def _as_filter(d: Deps) -> Deps:
-    return Deps(EMPTY, d.all, d.fp, d.volatile)
 
 
 class Walker:
@@ -172,23 +91,23 @@ class Walker:
 
     # ---- queries ----------------------------------------------------------------------
 
-    def query(self, node: exp.Expr, ctes: dict[str, Result], outer: _Env | None) -> Result:
+    def query(self, node: exp.Expr, ctes: dict[str, Result], outer: Env | None) -> Result:
         with_ = node.args.get("with_")
         if isinstance(with_, exp.With):
             ctes = self._ctes(with_, ctes, outer)
         if isinstance(node, exp.Subquery):
             inner = self.query(node.this, ctes, outer)
-            return self._limited(node, inner, ctes, outer)
+            return self.limited(node, inner, ctes, outer)
         if isinstance(node, exp.Select):
             return self._select(node, ctes, outer)
         if isinstance(node, exp.SetOperation):
             return self._set_operation(node, ctes, outer)
         if isinstance(node, exp.Values):
-            return self._values(node)
+            return self.values(node)
         raise Unresolved(f"{node.key.upper()} is not supported for column lineage")
 
     def _ctes(
-        self, with_: exp.With, ctes: dict[str, Result], outer: _Env | None
+        self, with_: exp.With, ctes: dict[str, Result], outer: Env | None
     ) -> dict[str, Result]:
         ctes = dict(ctes)
         recursive = bool(with_.args.get("recursive"))
@@ -198,11 +117,11 @@ class Walker:
             if recursive and isinstance(body, exp.Union):
                 ctes[name] = self._recursive(name, body, ctes, outer)
             else:
-                ctes[name] = _renamed(self.query(body, ctes, outer), cte.args.get("alias"))
+                ctes[name] = renamed(self.query(body, ctes, outer), cte.args.get("alias"))
         return ctes
 
     def _recursive(
-        self, name: str, body: exp.Union, ctes: dict[str, Result], outer: _Env | None
+        self, name: str, body: exp.Union, ctes: dict[str, Result], outer: Env | None
     ) -> Result:
         """Grow the CTE's lineage from its anchor until a step adds no edge."""
         scoped = dict(ctes)
@@ -217,9 +136,9 @@ class Walker:
                 return result
         raise Unresolved(f"recursive CTE {name} did not settle")
 
-    def _values(self, node: exp.Values) -> Result:
-        fp = digest("values", _structure(node))
-        names = _alias_columns(node.args.get("alias"))
+    def values(self, node: exp.Values) -> Result:
+        fp = digest("values", structure(node))
+        names = alias_columns(node.args.get("alias"))
         width = len(node.expressions[0].expressions) if node.expressions else 0
         names = names or [f"col{i}" for i in range(width)]
         return Result(
@@ -227,7 +146,7 @@ class Walker:
         )
 
     def _set_operation(
-        self, node: exp.SetOperation, ctes: dict[str, Result], outer: _Env | None
+        self, node: exp.SetOperation, ctes: dict[str, Result], outer: Env | None
     ) -> Result:
         left = self.query(node.left, ctes, outer)
         right = self.query(node.right, ctes, outer)
@@ -268,30 +187,30 @@ class Walker:
             *([c.deps.fp for c in cols] if distinct else []),
         )
         result = Result(cols, rows, rows_fp, left.rows_volatile or right.rows_volatile)
-        return self._limited(node, result, ctes, outer)
+        return self.limited(node, result, ctes, outer)
 
-    def _limited(
-        self, node: exp.Expr, result: Result, ctes: dict[str, Result], outer: _Env | None
+    def limited(
+        self, node: exp.Expr, result: Result, ctes: dict[str, Result], outer: Env | None
     ) -> Result:
         """Apply a set operation's or parenthesized query's own ORDER BY / LIMIT."""
         limit = node.args.get("limit") or node.args.get("offset")
         if not limit:
             return result
-        env = _Env(outer)
+        env = Env(outer)
         env.projections = {c.name.lower(): c.deps for c in result.cols}
         order = node.args.get("order")
         deps = [self.expr(order, env, ctes)] if order else []
         return Result(
             result.cols,
-            result.rows | _union(deps).all,
-            digest("limit", result.rows_fp, _structure(limit), *(d.fp for d in deps)),
+            result.rows | union(deps).all,
+            digest("limit", result.rows_fp, structure(limit), *(d.fp for d in deps)),
             result.rows_volatile or not order,
         )
 
     # ---- SELECT -----------------------------------------------------------------------
 
-    def _select(self, node: exp.Select, ctes: dict[str, Result], outer: _Env | None) -> Result:
-        env = _Env(outer)
+    def _select(self, node: exp.Select, ctes: dict[str, Result], outer: Env | None) -> Result:
+        env = Env(outer)
         rows: set[SourceColumn] = set()
         parts: list[str] = []
         volatile = False
@@ -301,7 +220,7 @@ class Walker:
             items.append((None, from_.this))
         items += [(j, j.this) for j in node.args.get("joins") or []]
         for join, item in items:
-            source = self._source(item, env, ctes)
+            source = from_item(self, item, env, ctes)
             rows |= source.result.rows
             volatile = volatile or source.result.rows_volatile
             if join is None:
@@ -310,8 +229,8 @@ class Walker:
             kind = " ".join(str(join.args.get(k) or "") for k in ("method", "side", "kind")).strip()
             on = join.args.get("on")
             cond = self.expr(on, env, ctes) if on is not None else Deps()
-            using = [self._using(u, env, join) for u in join.args.get("using") or []]
-            cond = _union([cond, *using]) if using else cond
+            using = [using_column(self, u, env, join) for u in join.args.get("using") or []]
+            cond = union([cond, *using]) if using else cond
             rows |= cond.all
             volatile = volatile or cond.volatile
             parts.append(
@@ -343,7 +262,7 @@ class Walker:
                 keys = [
                     c.deps for c, p in zip(cols, node.selects, strict=True) if not _has_aggregate(p)
                 ]
-                deps = _union(keys)
+                deps = union(keys)
                 parts.append("group:all:" + ",".join(d.fp for d in keys))
             else:
                 deps = self.expr(group, env, ctes)
@@ -359,7 +278,7 @@ class Walker:
                 deps = self.expr(on, env, ctes)
                 parts.append(f"distinct-on:{deps.fp}")
             else:
-                deps = _union(c.deps for c in cols)
+                deps = union(c.deps for c in cols)
                 parts.append("distinct:" + ",".join(c.deps.fp for c in cols))
             rows |= deps.all
         limit = node.args.get("limit") or node.args.get("offset")
@@ -369,150 +288,23 @@ class Walker:
             deps = self.expr(order, env, ctes) if order is not None else Deps()
             rows |= deps.all
             volatile = volatile or order is None
-            limit_text = _structure(limit) if limit is not None else ""
+            limit_text = structure(limit) if limit is not None else ""
             parts.append(f"limit:{limit_text}:{deps.fp}")
         if node.find(exp.TableSample) is not None:
             volatile = True
         return Result(cols, frozenset(rows), digest("select", *parts), volatile)
 
-    def _using(self, ident: exp.Expr, env: _Env, join: exp.Join) -> Deps:
-        """A USING column left unconverted reads the column on both sides."""
-        name = ident.name.lower()
-        found = [
-            s.result.by_name[name].deps for s in env.sources.values() if name in s.result.by_name
-        ]
-        if not found:
-            raise Unresolved(f"USING column {ident.name} is in no source")
-        merged = _union(found)
-        return Deps(merged.value, merged.filter, digest("using", *(d.fp for d in found)))
-
-    def _source(self, item: exp.Expr, env: _Env, ctes: dict[str, Result]) -> _Source:
-        """Register a FROM/JOIN item under its alias; return it."""
-        alias = item.alias_or_name
-        if isinstance(item, exp.Table):
-            source = self._table(item, env, ctes)
-            pivots = item.args.get("pivots") or []
-            for pivot in pivots:
-                source = self._pivot(pivot, source, alias, env, ctes)
-                alias = pivot.alias or alias
-        elif isinstance(item, exp.Subquery):
-            result = _renamed(self.query(item.this, ctes, env), item.args.get("alias"))
-            result = self._limited(item, result, ctes, env) if item.this is not item else result
-            source = _Source(f"derived:{result.rows_fp}", result)
-        elif isinstance(item, exp.Unnest):
-            source = self._unnest(item, env, ctes)
-        elif isinstance(item, exp.Lateral):
-            inner = item.this
-            result = _renamed(
-                self.query(inner.this if isinstance(inner, exp.Subquery) else inner, ctes, env),
-                item.args.get("alias"),
-            )
-            source = _Source(f"lateral:{result.rows_fp}", result)
-        elif isinstance(item, exp.Values):
-            result = self._values(item)
-            source = _Source(f"values:{result.rows_fp}", result)
-        else:
-            raise Unresolved(f"FROM item {item.sql(dialect='duckdb')[:60]} is not supported")
-        env.sources[alias.lower()] = source
-        return source
-
-    def _table(self, item: exp.Table, env: _Env, ctes: dict[str, Result]) -> _Source:
-        this = item.this
-        if isinstance(this, exp.Identifier):
-            name = this.name
-            if not item.args.get("db") and not item.args.get("catalog"):
-                schema = self.sources.get(name)
-                if schema is not None:
-                    return self._real(schema, item)
-                if name.lower() in ctes:
-                    return _Source(f"cte:{ctes[name.lower()].rows_fp}", ctes[name.lower()])
-            raise Unresolved(f"table {item.sql(dialect='duckdb')} has no known schema")
-        if isinstance(this, exp.Func):
-            # A table function that reads no file (range, generate_series, ...): its
-            # columns come from nothing upstream.
-            fp = digest("function", _structure(this))
-            names = _alias_columns(item.args.get("alias"))
-            if not names:
-                raise Unresolved(
-                    f"table function {this.sql(dialect='duckdb')[:60]} has no column list"
-                )
-            cols = [Col(n, Deps(fp=digest(fp, n))) for n in names]
-            return _Source(f"function:{fp}", Result(cols, rows_fp=fp))
-        raise Unresolved(f"FROM item {item.sql(dialect='duckdb')[:60]} is not supported")
-
-    def _real(self, schema: SourceSchema, item: exp.Table) -> _Source:
-        cols = []
-        renamed = _alias_columns(item.args.get("alias"))
-        for i, column in enumerate(schema.columns):
-            ref = self.ref(schema.kind, schema.name, column)
-            name = renamed[i] if i < len(renamed) else column
-            fp = digest("src", schema.kind, schema.name, column.lower())
-            cols.append(Col(name, Deps(frozenset({ref}), EMPTY, fp)))
-        rows_fp = digest("source", schema.kind, schema.name)
-        return _Source(rows_fp, Result(cols, rows_fp=rows_fp))
-
-    def _unnest(self, item: exp.Unnest, env: _Env, ctes: dict[str, Result]) -> _Source:
-        args = [self.expr(e, env, ctes) for e in item.expressions]
-        names = _alias_columns(item.args.get("alias")) or ["unnest"]
-        if len(args) == 1 and len(names) > 1:
-            args = args * len(names)  # unnesting a struct list into several columns
-        if len(names) != len(args):
-            raise Unresolved("UNNEST with a column list of another length")
-        fp = digest("unnest", *(d.fp for d in args))
-        cols = [
-            Col(n, Deps(d.value, d.filter, digest(fp, n), d.volatile))
-            for n, d in zip(names, args, strict=True)
-        ]
-        return _Source(f"unnest:{fp}", Result(cols, rows_fp=fp))
-
-    def _pivot(
-        self, pivot: exp.Pivot, source: _Source, alias: str, env: _Env, ctes: dict[str, Result]
-    ) -> _Source:
-        """``FROM t PIVOT (agg(x) FOR k IN (...))``: the other columns group the rows."""
-        if pivot.unpivot:
-            raise Unresolved("UNPIVOT is not supported for column lineage")
-        inner = source.result
-        outputs = pivot.output_columns([c.name for c in inner.cols])
-        if not outputs:
-            raise Unresolved("PIVOT without an IN list: its columns depend on the data")
-        scope = _Env(env)
-        scope.sources["__pivot_input"] = source
-        scope.sources[alias.lower()] = source
-        fields = [_qualified(f, "__pivot_input") for f in pivot.fields]
-        keys = _union(
-            self.expr(f.this if isinstance(f, exp.In) else f, scope, ctes) for f in fields
-        )
-        aggs = [_qualified(a, "__pivot_input") for a in pivot.expressions]
-        values = _union(
-            self.expr(a.this if isinstance(a, exp.Alias) else a, scope, ctes) for a in aggs
-        )
-        fp = digest("pivot", _structure(pivot))
-        out: list[Col] = []
-        group: list[Deps] = []
-        for name, pre in outputs.items():
-            kept = inner.by_name.get(pre.lower())
-            if kept is not None:
-                out.append(Col(name, kept.deps))
-                group.append(kept.deps)
-            else:
-                deps = Deps(
-                    values.value, values.filter | keys.all, digest(fp, pre), values.volatile
-                )
-                out.append(Col(name, deps))
-        rows = inner.rows | _union(group).all
-        return _Source(f"pivot:{fp}", Result(out, frozenset(rows), digest(fp, inner.rows_fp)))
-
     # ---- expressions ------------------------------------------------------------------
 
-    def expr(self, node: exp.Expr, env: _Env, ctes: dict[str, Result]) -> Deps:
+    def expr(self, node: exp.Expr, env: Env, ctes: dict[str, Result]) -> Deps:
         """The columns ``node`` reads (not crossing into other scopes), with its fingerprint."""
         return self._walk(node, env, ctes, frozenset())
 
-    def _fp(self, node: exp.Expr | None, env: _Env, ctes: dict[str, Result]) -> str:
+    def _fp(self, node: exp.Expr | None, env: Env, ctes: dict[str, Result]) -> str:
         return "" if node is None else self.expr(node, env, ctes).fp
 
     def _walk(
-        self, node: exp.Expr, env: _Env, ctes: dict[str, Result], lambdas: frozenset[str]
+        self, node: exp.Expr, env: Env, ctes: dict[str, Result], lambdas: frozenset[str]
     ) -> Deps:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
@@ -530,7 +322,7 @@ class Walker:
                 agg.volatile or where.volatile,
             )
         if isinstance(node, exp.Exists):
-            sub = self.query(_query_of(node.this), ctes, env)
+            sub = self.query(node.this, ctes, env)
             return Deps(EMPTY, _all_of(sub), digest("exists", _fp_of(sub)), sub.rows_volatile)
         if isinstance(node, exp.Subquery) or isinstance(node, exp.Query):
             sub = self.query(node, ctes, env)
@@ -565,10 +357,10 @@ class Walker:
                 parts.append(f"{key}=[{','.join(d.fp for d in items)}]")
             else:
                 parts.append(f"{key}={value!r}")
-        merged = _union(deps)
+        merged = union(deps)
         return Deps(merged.value, merged.filter, digest(*parts), merged.volatile or volatile)
 
-    def _column(self, node: exp.Column, env: _Env, lambdas: frozenset[str]) -> Deps:
+    def _column(self, node: exp.Column, env: Env, lambdas: frozenset[str]) -> Deps:
         table = node.table
         name = node.name.lower()
         if not table:
@@ -593,10 +385,10 @@ class Walker:
         return deps
 
     def _window(
-        self, node: exp.Window, env: _Env, ctes: dict[str, Result], lambdas: frozenset[str]
+        self, node: exp.Window, env: Env, ctes: dict[str, Result], lambdas: frozenset[str]
     ) -> Deps:
         func = self._walk(node.this, env, ctes, lambdas)
-        partition = _union(
+        partition = union(
             self._walk(p, env, ctes, lambdas) for p in node.args.get("partition_by") or []
         )
         order_node = node.args.get("order")
@@ -612,34 +404,13 @@ class Walker:
                 self._walk(p, env, ctes, lambdas).fp for p in node.args.get("partition_by") or []
             ),
             order.fp,
-            _structure(spec) if spec is not None else "",
+            structure(spec) if spec is not None else "",
         )
         volatile = func.volatile or partition.volatile or order.volatile
         return Deps(value, filt, fp, volatile)
 
 
 # ---- helpers --------------------------------------------------------------------------
-
-
-def _structure(node: exp.Expr) -> str:
-    return node.sql(dialect="duckdb", normalize=True, comments=False)
-
-
-def _alias_columns(alias: exp.Expr | None) -> list[str]:
-    if isinstance(alias, exp.TableAlias):
-        return [c.name for c in alias.columns]
-    return []
-
-
-def _renamed(result: Result, alias: exp.Expr | None) -> Result:
-    names = _alias_columns(alias)
-    if not names:
-        return result
-    cols = [
-        Col(names[i] if i < len(names) else c.name, c.deps, c.named or i < len(names))
-        for i, c in enumerate(result.cols)
-    ]
-    return Result(cols, result.rows, result.rows_fp, result.rows_volatile)
 
 
 def _named(col: Col | None) -> bool:
@@ -671,26 +442,9 @@ def _inside(node: exp.Expr, kind: type[exp.Expr], stop: exp.Expr) -> bool:
     return False
 
 
-def _query_of(node: exp.Expr) -> exp.Expr:
-    return node
-
-
 def _all_of(result: Result) -> frozenset[SourceColumn]:
     return result.rows.union(*(c.deps.all for c in result.cols))
 
 
 def _fp_of(result: Result) -> str:
     return digest(result.rows_fp, *(c.deps.fp for c in result.cols))
-
-
-def _qualified(node: exp.Expr, alias: str) -> exp.Expr:
-    """A copy of ``node`` whose unqualified columns name ``alias``."""
-    copy = node.copy()
-    for column in list(copy.find_all(exp.Column)):
-        if not column.table:
-            column.set("table", exp.to_identifier(alias))
-    return copy
-
-
-def iter_columns(result: Result) -> Iterator[Col]:
-    yield from result.cols

@@ -22,15 +22,29 @@ See docs/column-lineage.md for the rules.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from assets_orch.sql.column_prepare import Prepared
 
 # Bump when lineage or column fingerprints change meaning, so stored ones are recomputed.
 LINEAGE_VERSION = "assets_orch.sql.columns/1"
+
+
+def digest(*parts: str) -> str:
+    """A short stable hash of ``parts`` (fingerprints, versions and cache keys).
+
+    >>> digest("a", "b") == digest("a", "b") != digest("ab")
+    True
+    """
+    h = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, order=True)
@@ -91,27 +105,6 @@ class OutputColumn:
     volatile: bool = False
     named: bool = True
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "value": [v.to_json() for v in self.value],
-            "filter": [f.to_json() for f in self.filter],
-            "fingerprint": self.fingerprint,
-            "volatile": self.volatile,
-            "named": self.named,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> OutputColumn:
-        return cls(
-            name=data["name"],
-            value=tuple(SourceColumn(**v) for v in data["value"]),
-            filter=tuple(SourceColumn(**f) for f in data["filter"]),
-            fingerprint=data["fingerprint"],
-            volatile=bool(data.get("volatile")),
-            named=bool(data.get("named", True)),
-        )
-
 
 @dataclass(frozen=True)
 class QueryLineage:
@@ -131,27 +124,6 @@ class QueryLineage:
     def column(self, name: str) -> OutputColumn | None:
         lowered = name.lower()
         return next((c for c in self.columns if c.name.lower() == lowered), None)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "columns": [c.to_json() for c in self.columns],
-            "rows": [r.to_json() for r in self.rows],
-            "rows_fingerprint": self.rows_fingerprint,
-            "rows_volatile": self.rows_volatile,
-            "sources": [list(s) for s in self.sources],
-            "unresolved": self.unresolved,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> QueryLineage:
-        return cls(
-            columns=tuple(OutputColumn.from_json(c) for c in data.get("columns", ())),
-            rows=tuple(SourceColumn(**r) for r in data.get("rows", ())),
-            rows_fingerprint=data.get("rows_fingerprint", ""),
-            rows_volatile=bool(data.get("rows_volatile")),
-            sources=tuple((str(k), str(n)) for k, n in data.get("sources", ())),
-            unresolved=data.get("unresolved"),
-        )
 
     @classmethod
     def gap(cls, reason: str) -> QueryLineage:

@@ -1,0 +1,163 @@
+"""FROM and JOIN items for the column-lineage walk: real tables and files (placeholders
+with known schemas), CTEs, derived tables, lateral subqueries, UNNEST, VALUES, table
+functions and PIVOT. Each item is registered under its alias in the scope's sources.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from assets_orch.sql.column_scope import (
+    EMPTY,
+    Col,
+    Deps,
+    Env,
+    Result,
+    Source,
+    Unresolved,
+    alias_columns,
+    digest,
+    renamed,
+    structure,
+    union,
+)
+
+if TYPE_CHECKING:
+    from assets_orch.sql.column_walk import Walker
+    from assets_orch.sql.columns import SourceSchema
+
+
+def using_column(walker: Walker, ident: exp.Expr, env: Env, join: exp.Join) -> Deps:
+    """A USING column left unconverted reads the column on both sides."""
+    name = ident.name.lower()
+    found = [s.result.by_name[name].deps for s in env.sources.values() if name in s.result.by_name]
+    if not found:
+        raise Unresolved(f"USING column {ident.name} is in no source")
+    merged = union(found)
+    return Deps(merged.value, merged.filter, digest("using", *(d.fp for d in found)))
+
+
+def from_item(walker: Walker, item: exp.Expr, env: Env, ctes: dict[str, Result]) -> Source:
+    """Register a FROM/JOIN item under its alias; return it."""
+    alias = item.alias_or_name
+    if isinstance(item, exp.Table):
+        source = _table(walker, item, env, ctes)
+        pivots = item.args.get("pivots") or []
+        for pivot in pivots:
+            source = _pivot(walker, pivot, source, alias, env, ctes)
+            alias = pivot.alias or alias
+    elif isinstance(item, exp.Subquery):
+        result = renamed(walker.query(item.this, ctes, env), item.args.get("alias"))
+        result = walker.limited(item, result, ctes, env) if item.this is not item else result
+        source = Source(f"derived:{result.rows_fp}", result)
+    elif isinstance(item, exp.Unnest):
+        source = _unnest(walker, item, env, ctes)
+    elif isinstance(item, exp.Lateral):
+        inner = item.this
+        result = renamed(
+            walker.query(inner.this if isinstance(inner, exp.Subquery) else inner, ctes, env),
+            item.args.get("alias"),
+        )
+        source = Source(f"lateral:{result.rows_fp}", result)
+    elif isinstance(item, exp.Values):
+        result = walker.values(item)
+        source = Source(f"values:{result.rows_fp}", result)
+    else:
+        raise Unresolved(f"FROM item {item.sql(dialect='duckdb')[:60]} is not supported")
+    env.sources[alias.lower()] = source
+    return source
+
+
+def _table(walker: Walker, item: exp.Table, env: Env, ctes: dict[str, Result]) -> Source:
+    this = item.this
+    if isinstance(this, exp.Identifier):
+        name = this.name
+        if not item.args.get("db") and not item.args.get("catalog"):
+            schema = walker.sources.get(name)
+            if schema is not None:
+                return _real(walker, schema, item)
+            if name.lower() in ctes:
+                return Source(f"cte:{ctes[name.lower()].rows_fp}", ctes[name.lower()])
+        raise Unresolved(f"table {item.sql(dialect='duckdb')} has no known schema")
+    if isinstance(this, exp.Func):
+        # A table function that reads no file (range, generate_series, ...): its
+        # columns come from nothing upstream.
+        fp = digest("function", structure(this))
+        names = alias_columns(item.args.get("alias"))
+        if not names:
+            raise Unresolved(f"table function {this.sql(dialect='duckdb')[:60]} has no column list")
+        cols = [Col(n, Deps(fp=digest(fp, n))) for n in names]
+        return Source(f"function:{fp}", Result(cols, rows_fp=fp))
+    raise Unresolved(f"FROM item {item.sql(dialect='duckdb')[:60]} is not supported")
+
+
+def _real(walker: Walker, schema: SourceSchema, item: exp.Table) -> Source:
+    cols = []
+    renamed = alias_columns(item.args.get("alias"))
+    for i, column in enumerate(schema.columns):
+        ref = walker.ref(schema.kind, schema.name, column)
+        name = renamed[i] if i < len(renamed) else column
+        fp = digest("src", schema.kind, schema.name, column.lower())
+        cols.append(Col(name, Deps(frozenset({ref}), EMPTY, fp)))
+    rows_fp = digest("source", schema.kind, schema.name)
+    return Source(rows_fp, Result(cols, rows_fp=rows_fp))
+
+
+def _unnest(walker: Walker, item: exp.Unnest, env: Env, ctes: dict[str, Result]) -> Source:
+    args = [walker.expr(e, env, ctes) for e in item.expressions]
+    names = alias_columns(item.args.get("alias")) or ["unnest"]
+    if len(args) == 1 and len(names) > 1:
+        args = args * len(names)  # unnesting a struct list into several columns
+    if len(names) != len(args):
+        raise Unresolved("UNNEST with a column list of another length")
+    fp = digest("unnest", *(d.fp for d in args))
+    cols = [
+        Col(n, Deps(d.value, d.filter, digest(fp, n), d.volatile))
+        for n, d in zip(names, args, strict=True)
+    ]
+    return Source(f"unnest:{fp}", Result(cols, rows_fp=fp))
+
+
+def _pivot(
+    walker: Walker, pivot: exp.Pivot, source: Source, alias: str, env: Env, ctes: dict[str, Result]
+) -> Source:
+    """``FROM t PIVOT (agg(x) FOR k IN (...))``: the other columns group the rows."""
+    if pivot.unpivot:
+        raise Unresolved("UNPIVOT is not supported for column lineage")
+    inner = source.result
+    outputs = pivot.output_columns([c.name for c in inner.cols])
+    if not outputs:
+        raise Unresolved("PIVOT without an IN list: its columns depend on the data")
+    scope = Env(env)
+    scope.sources["__pivot_input"] = source
+    scope.sources[alias.lower()] = source
+    fields = [_qualified(f, "__pivot_input") for f in pivot.fields]
+    keys = union(walker.expr(f.this if isinstance(f, exp.In) else f, scope, ctes) for f in fields)
+    aggs = [_qualified(a, "__pivot_input") for a in pivot.expressions]
+    values = union(
+        walker.expr(a.this if isinstance(a, exp.Alias) else a, scope, ctes) for a in aggs
+    )
+    fp = digest("pivot", structure(pivot))
+    out: list[Col] = []
+    group: list[Deps] = []
+    for name, pre in outputs.items():
+        kept = inner.by_name.get(pre.lower())
+        if kept is not None:
+            out.append(Col(name, kept.deps))
+            group.append(kept.deps)
+        else:
+            deps = Deps(values.value, values.filter | keys.all, digest(fp, pre), values.volatile)
+            out.append(Col(name, deps))
+    rows = inner.rows | union(group).all
+    return Source(f"pivot:{fp}", Result(out, frozenset(rows), digest(fp, inner.rows_fp)))
+
+
+def _qualified(node: exp.Expr, alias: str) -> exp.Expr:
+    """A copy of ``node`` whose unqualified columns name ``alias``."""
+    copy = node.copy()
+    for column in list(copy.find_all(exp.Column)):
+        if not column.table:
+            column.set("table", exp.to_identifier(alias))
+    return copy
