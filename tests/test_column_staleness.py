@@ -167,3 +167,29 @@ def test_apply_column_verdicts_is_pure_and_propagates() -> None:
     assert apply_column_verdicts(graph, statuses, {}) == statuses
     kept = apply_column_verdicts(graph, statuses, verdicts, keep={"b"})
     assert kept["b"] is statuses["b"] and kept["c"].is_stale
+
+
+def test_an_added_column_reaches_a_star_and_an_ambiguous_name(project: Cli) -> None:
+    root: Path = project.project  # type: ignore[assignment]
+    marts = root / "models" / "marts"
+    (marts / "orders_copy.sql").write_text("select * from stg_orders\n")
+    (marts / "order_payments.sql").write_text(
+        "select order_id, status, amount\nfrom stg_orders join stg_payments using (order_id)\n"
+    )
+    project("materialize")
+    edit(
+        root / "models" / "staging" / "stg_payments.sql",
+        "    amount,\n",
+        "    amount,\n    'x' as status,\n",
+    )
+    edit(
+        root / "models" / "staging" / "stg_orders.sql",
+        "lower(trim(status)) as status",
+        "lower(trim(status)) as status,\n    1 as one",
+    )
+    found = states(project)
+    assert found["orders_copy"][0] == "stale"  # its * now has one column more
+    assert found["order_payments"][0] == "stale"  # 'status' is now in both tables
+    assert found["int_orders_enriched"][0] == "fresh"  # reads neither new column
+    unresolved = project.json("columns", "order_payments")["unresolved"]
+    assert unresolved is not None and "status" in unresolved
