@@ -1,14 +1,15 @@
 """Timing whole processes: wall time and peak memory of one child, medians, the machine.
 
-Each command runs as its own process; ``os.wait4`` gives the resource usage of that one
-child (its peak resident set), so a measurement is never polluted by an earlier one.
+Each command runs as its own process, started by ``launch.py``, which reports that
+process's own wall time, CPU time and peak resident set (``os.wait4``); a measurement is
+never polluted by an earlier one, nor by the runner's own memory.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import statistics
@@ -17,6 +18,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+LAUNCH = Path(__file__).parent / "launch.py"
 
 
 class CommandFailed(RuntimeError):
@@ -71,46 +74,48 @@ def run_process(
     env: dict[str, str] | None = None,
     timeout: float | None = None,
 ) -> Sample:
-    """Run ``argv`` to completion; stdout and stderr go to ``log``.
+    """Run ``argv`` to completion through ``launch.py``; stdout and stderr go to ``log``.
 
     Raises CommandFailed on a non-zero exit, TimedOut past ``timeout`` seconds.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
+    report = log.with_suffix(".json")
+    report.unlink(missing_ok=True)
+    launcher = [sys.executable, "-S", str(LAUNCH), str(report)]
     with log.open("wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        status, usage = _wait(proc, timeout)
-        seconds = time.perf_counter() - start
-    if status is None:
-        raise TimedOut(f"{' '.join(argv)} (in {cwd}) ran past {timeout:.0f} s and was stopped")
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+        proc = subprocess.Popen(
+            launcher + argv,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # a time-out stops the command too
+        )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            raise TimedOut(
+                f"{' '.join(argv)} (in {cwd}) ran past {timeout:.0f} s and was stopped"
+            ) from None
+    if proc.returncode != 0 or not report.exists():
         tail = log.read_text(errors="replace")[-2000:]
         raise CommandFailed(f"{' '.join(argv)} (in {cwd}) exited {proc.returncode}:\n{tail}")
+    data = json.loads(report.read_text())
     # Linux reports ru_maxrss in KiB.
-    return Sample(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+    return Sample(data["seconds"], data["max_rss_kib"] / 1024, data["cpu_seconds"])
 
 
-def _wait(
-    proc: subprocess.Popen[bytes], timeout: float | None
-) -> tuple[int | None, resource.struct_rusage]:
-    """The child's wait status and resource usage; status None when it was stopped."""
-    if timeout is None:
-        _, status, usage = os.wait4(proc.pid, 0)
-        return status, usage
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            return status, usage
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)  # the run cancels cleanly and records what it did
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the command's group (a run cancels cleanly), SIGKILL a minute later."""
     try:
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    return None, resource.getrusage(resource.RUSAGE_CHILDREN)
+    except ProcessLookupError:
+        proc.wait()
 
 
 def assets_command() -> list[str]:
