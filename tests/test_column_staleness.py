@@ -193,3 +193,21 @@ def test_an_added_column_reaches_a_star_and_an_ambiguous_name(project: Cli) -> N
     assert found["int_orders_enriched"][0] == "fresh"  # reads neither new column
     unresolved = project.json("columns", "order_payments")["unresolved"]
     assert unresolved is not None and "status" in unresolved
+
+
+def test_a_partitioned_downstream_stays_fresh_after_an_added_column(shop: Path) -> None:
+    cli = Cli(shop)  # the whole template, revenue_by_day (daily partitions) included
+    cli("materialize")
+    staging = shop / "models" / "staging" / "stg_orders.sql"
+    edit(
+        staging,
+        "lower(trim(status)) as status",
+        "lower(trim(status)) as status,\n    status as raw_status",
+    )
+    assert stale(cli) == {"stg_orders"}
+    assert cli.json("partitions", "revenue_by_day")  # still reported
+    result = cli.json("materialize", "--stale")
+    assert {a["name"] for a in result["assets"]} == {"stg_orders"}
+    # A change that reaches the partitioned asset still makes its partitions stale.
+    edit(staging, "lower(trim(status)) as status", "upper(trim(status)) as status")
+    assert "revenue_by_day" in stale(cli)

@@ -158,10 +158,16 @@ def _send_alerts(ctx: Context, result: object, trigger: str) -> None:
         return
     events = run_events(result, trigger=trigger)  # type: ignore[arg-type]
     for delivery in notify(config.alerts, events, project=config.name):
-        if delivery.status != "sent":
+        if delivery.status == "skipped":
             err.print(
-                f"[yellow]note:[/] alert to {escape(delivery.destination)} "
-                f"{delivery.status}: {escape(delivery.error or '')}"
+                f"[yellow]note:[/] alert '{escape(delivery.destination)}' not sent "
+                f"({delivery.events} event(s)): {escape(delivery.error or '')}; set it "
+                "to receive alerts"
+            )
+        elif delivery.status != "sent":
+            err.print(
+                f"[yellow]note:[/] alert to {escape(delivery.destination)} failed: "
+                f"{escape(delivery.error or '')}"
             )
 
 

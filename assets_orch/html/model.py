@@ -321,9 +321,9 @@ def _column_ref(ref: Any, link: Callable[[str], Link]) -> Link:
     if isinstance(ref, Mapping):
         asset, column = str(ref.get("asset") or ""), str(ref.get("column") or "")
         kind = ref.get("kind") or "asset"
-        if kind != "asset":  # an outside table or a file: named, not linked
-            return Link(f"{asset}.{column}" if column else asset, None, None, kind)
         note = "filter" if ref.get("edge") == "filter" else None
+        if kind != "asset":  # an outside table or a file: named, not linked
+            return Link(f"{asset}.{column}" if column else asset, None, None, note or kind)
     elif isinstance(ref, tuple | list) and len(ref) == 2:
         asset, column = str(ref[0]), str(ref[1])
     else:

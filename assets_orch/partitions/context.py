@@ -106,6 +106,13 @@ def project_status(
         current = _inputs_now(graph, inputs, sources, overlaid)
         notes = run_probes(project, inputs, current, warehouse)
     base = compute_status(graph, overlaid, sources, project.warehouse_view, now)
+    # Upstream changes that reach no column a partitioned asset reads are dropped first,
+    # so its partitions are judged on what really changed (docs/column-lineage.md).
+    from ..column_versions import refine_statuses
+
+    base = refine_statuses(
+        project, base, snapshot=overlaid, source_versions=sources, warehouse=warehouse
+    )
     statuses, parts = compute(
         graph,
         base,

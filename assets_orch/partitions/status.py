@@ -201,9 +201,14 @@ def compute(
         if definition is None:
             st = base[name]
             changed = {r.subject for r in st.reasons if r.kind == UPSTREAM_CHANGED}
+            kept = {r.subject for r in st.reasons if r.kind == UPSTREAM_STALE}
             reasons = [r for r in st.reasons if r.kind != UPSTREAM_STALE]
             for up in spec.upstreams:
-                if result[up].is_stale and up not in changed:
+                # A partitioned upstream is re-judged per partition, and so is one the
+                # partition pass made stale; otherwise the base verdict stands (it may
+                # have dropped a change that reaches no column this asset reads).
+                counts = up in inputs.definitions or up in kept or not base[up].is_stale
+                if counts and result[up].is_stale and up not in changed:
                     reasons.append(Reason(UPSTREAM_STALE, up))
             result[name] = replace(st, reasons=tuple(reasons), state=_state(reasons))
             continue
