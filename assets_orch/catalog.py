@@ -19,9 +19,13 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CatalogError
+
+if TYPE_CHECKING:
+    from .checks import CheckResult
+
 from .records import (
     FAILURE_STATUSES,
     SUCCESS,
@@ -30,6 +34,9 @@ from .records import (
     MaterializationRecord,
     RunRecord,
 )
+
+if TYPE_CHECKING:
+    from .checks import CheckResult
 
 SCHEMA_VERSION = 1
 
@@ -396,18 +403,39 @@ class Catalog:
 
     # ---- checks -----------------------------------------------------------------------
 
-    def record_checks(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Store check results (dicts with the column names of ``check_results``)."""
-        items = list(rows)
-        if not items:
+    def record_checks(
+        self,
+        asset: str,
+        results: Iterable[CheckResult],
+        *,
+        run_id: str | None = None,
+        materialization_id: str | None = None,
+    ) -> None:
+        """Store the results of checks of ``asset`` (from a build, or ``assets check``)."""
+        now = time.time()
+        rows = [
+            (
+                materialization_id,
+                run_id,
+                asset,
+                r.check.label,
+                r.check.severity,
+                r.status,
+                r.failing_rows,
+                json.dumps(r.sample, default=str),
+                r.message,
+                now,
+            )
+            for r in results
+        ]
+        if not rows:
             return
         with self._write() as c:
             c.executemany(
                 "INSERT INTO check_results (materialization_id, run_id, asset, check_name, "
                 "severity, status, failing_rows, sample, message, checked_at) VALUES "
-                "(:materialization_id, :run_id, :asset, :check_name, :severity, :status, "
-                ":failing_rows, :sample, :message, :checked_at)",
-                [{**r, "sample": json.dumps(r.get("sample"), default=str)} for r in items],
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
 
     def latest_checks(self, asset: str) -> list[dict[str, Any]]:

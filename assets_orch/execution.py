@@ -799,21 +799,8 @@ class Engine:
     def _record_checks(
         self, run_id: str, record: MaterializationRecord, results: tuple[Any, ...]
     ) -> None:
-        now = time.time()
         self.catalog.record_checks(
-            {
-                "materialization_id": record.id,
-                "run_id": run_id,
-                "asset": record.asset,
-                "check_name": r.check.label,
-                "severity": r.check.severity,
-                "status": r.status,
-                "failing_rows": r.failing_rows,
-                "sample": r.sample,
-                "message": r.message,
-                "checked_at": now,
-            }
-            for r in results
+            record.asset, results, run_id=run_id, materialization_id=record.id
         )
 
     def _record_final(self, task: _Task, outcome: AssetOutcome) -> None:

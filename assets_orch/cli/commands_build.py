@@ -277,7 +277,6 @@ def retry(ctx: Context, run_id: str, threads: int | None, as_json: bool) -> None
 @pass_ctx
 def check(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
     """Run the checks of the selected assets against their current tables."""
-    import time
 
     from rich.markup import escape
 
@@ -304,22 +303,9 @@ def check(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
                 results.append((name, r))
     finally:
         warehouse.close()
-    now = time.time()
-    project.catalog.record_checks(
-        {
-            "materialization_id": None,
-            "run_id": None,
-            "asset": n,
-            "check_name": r.check.label,
-            "severity": r.check.severity,
-            "status": r.status,
-            "failing_rows": r.failing_rows,
-            "sample": r.sample,
-            "message": r.message,
-            "checked_at": now,
-        }
-        for n, r in results
-    )
+    for name in names:
+        mine = [r for n, r in results if n == name]
+        project.catalog.record_checks(name, mine)
     if as_json:
         print_json(
             [
