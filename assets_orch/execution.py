@@ -226,6 +226,10 @@ class Engine:
         self.partitions = partitions
         self._units: dict[str, Unit] = {}
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        # Units on worker threads (for cancellation), and outcomes of abandoned units that
+        # are recorded when the run ends (their own thread may never report back).
+        self._tasks: dict[str, _Task] = {}
+        self._pending_final: list[MaterializationRecord] = []
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
 
     # ---- public -----------------------------------------------------------------------
@@ -502,7 +506,7 @@ class Engine:
                 outcomes[payload.name] = payload
 
     def _running_tasks(self) -> list[_Task]:
-        return list(self._tasks.values()) if hasattr(self, "_tasks") else []
+        return list(self._tasks.values())
 
     @staticmethod
     def _run_status(outcomes: dict[str, AssetOutcome]) -> str:
@@ -512,8 +516,6 @@ class Engine:
     # ---- one unit ---------------------------------------------------------------------
 
     def _worker(self, run_id: str, task: _Task) -> None:
-        if not hasattr(self, "_tasks"):
-            self._tasks: dict[str, _Task] = {}
         self._tasks[task.unit.id] = task
         try:
             outcome = self._build_with_retries(run_id, task)
@@ -816,7 +818,6 @@ class Engine:
         )
         if task.unit.partitioned and self.partitions is not None:
             self.partitions.record_failure(task.unit, outcome.error)
-        self._pending_final = getattr(self, "_pending_final", [])
         self._pending_final.extend(records)
 
     def _record_not_built(self, run_id: str, outcomes: dict[str, AssetOutcome]) -> None:
@@ -840,7 +841,7 @@ class Engine:
                 error=o.skipped_because or o.error,
             )
         self.catalog.record_skipped(rows)
-        for record in getattr(self, "_pending_final", []):
+        for record in self._pending_final:
             self.catalog.finish_materialization(replace(record, run_id=run_id))
 
     def _write_log(self, line: str) -> None:
