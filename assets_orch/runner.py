@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import SelectionError
-from .execution import Engine, Event, RunOptions, RunResult, new_run_id, plan_statuses
+from .execution import Engine, plan_statuses
 from .lock import WriterLock
+from .outcomes import Event, RunOptions, RunResult, new_run_id
 from .partitions.definition import PartitionFilter
 from .partitions.plan import PlanRequest, build_plan
 from .project import Project

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from assets_orch.cli import render
-from assets_orch.execution import AssetOutcome, Event
+from assets_orch.outcomes import AssetOutcome, Event
 from assets_orch.records import MaterializationRecord
 from assets_orch.staleness import AssetStatus, Reason
 

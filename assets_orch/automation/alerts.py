@@ -38,7 +38,7 @@ from ..config import AlertEvent as AlertEventName
 
 if TYPE_CHECKING:
     from ..config import AlertConfig
-    from ..execution import RunResult
+    from ..outcomes import RunResult
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SENT, FAILED, SKIPPED = "sent", "failed", "skipped"

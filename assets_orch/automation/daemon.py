@@ -37,7 +37,7 @@ from .store import AutomationStore, Decision
 
 if TYPE_CHECKING:
     from ..config import AlertConfig, ScheduleConfig
-    from ..execution import RunResult
+    from ..outcomes import RunResult
     from ..staleness import AssetStatus
     from .http_trigger import TriggerServer
 
@@ -333,7 +333,7 @@ class Daemon:
         held: Mapping[str, list[str]],
         report: TickReport,
     ) -> None:
-        from ..execution import RunOptions
+        from ..outcomes import RunOptions
         from ..runner import Plan, materialize
 
         graph = project.graph

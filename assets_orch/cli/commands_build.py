@@ -52,7 +52,7 @@ def _run(
     from rich.markup import escape
 
     from ..errors import RunFailedError
-    from ..execution import RunOptions
+    from ..outcomes import RunOptions
     from ..partitions.definition import PartitionFilter
     from ..runner import Plan, materialize
     from .render import Progress, err, out, print_json, run_summary, styled

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from ..execution import Event, RunResult
+    from ..outcomes import Event, RunResult
     from ..records import MaterializationRecord, RunRecord
     from ..staleness import AssetStatus
 
