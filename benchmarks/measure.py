@@ -190,7 +190,9 @@ def _git_commit() -> str | None:
             capture_output=True,
             text=True,
             check=True,
-        ).stdout.strip()
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    return head + ("+dirty" if dirty else "")
+    # The working tree may hold other work in progress: name the files it touches.
+    files = sorted({line[3:].split("/")[-1] for line in dirty.splitlines() if line.strip()})
+    return head + (f"+uncommitted({', '.join(files)})" if files else "")
