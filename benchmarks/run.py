@@ -99,14 +99,18 @@ def _target(row: Row) -> tuple[str, bool | None]:
         return "<= 1.05x baseline", ratio <= 1.05
     if s == "no-op --stale" and n == 500:
         return "< 0.3 s", med < 0.3
+    if s == "no-op --stale" and n == 1_000:
+        return "< 1 s (issue title)", med < 1.0
     if s == "no-op --stale" and n == 10_000:
         return "< 1 s, < 1 GiB", med < 1.0 and mem < 1024
+    if s.startswith("full build") and n == 10_000:
+        return "< 1 GiB", mem < 1024
     if s == "one model changed" and row.baseline is not None:
         return "<= baseline + 0.3 s", med <= row.baseline.median + 0.3
     if s == "status" and n == 10_000:
-        return "< 2 s", med < 2.0
+        return "< 2 s, < 1 GiB", med < 2.0 and mem < 1024
     if s.startswith("lineage") and n == 10_000:
-        return "< 1 s", med < 1.0
+        return "< 1 s, < 1 GiB", med < 1.0 and mem < 1024
     if s == "catalog export" and n == 10_000:
         return "< 60 s, < 1 GiB", med < 60 and mem < 1024
     if s == "assets --help":
