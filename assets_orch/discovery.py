@@ -33,7 +33,7 @@ class _RawSql:
 
 def iter_files(root: Path, folders: Iterable[str], suffix: str) -> list[Path]:
     """Files with ``suffix`` under each folder, sorted, skipping hidden directories."""
-    found: list[Path] = []
+    found: list[str] = []
     for folder in folders:
         base = root / folder
         if not base.is_dir():
@@ -41,8 +41,19 @@ def iter_files(root: Path, folders: Iterable[str], suffix: str) -> list[Path]:
         if any(_skipped(p) for p in base.relative_to(root).parts):
             continue
         # os.scandir, not Path.rglob: 10,000 files are listed in a few ms, not 0.5 s.
-        found += (Path(p) for p in _walk(str(base), suffix))
-    return sorted(found)
+        found += _walk(str(base), suffix)
+    if os.sep != "/":
+        return sorted(Path(p) for p in found)
+    # Sorted as Path objects sort (part by part), without building Paths to compare them.
+    return [Path(p) for p in sorted(found, key=lambda p: p.split("/"))]
+
+
+def _relative(root: Path, file: Path) -> str:
+    """``file.relative_to(root).as_posix()``, by slicing when ``file`` starts with ``root/``."""
+    text, base = str(file), str(root)
+    if os.sep == "/" and text.startswith(base + "/") and base != "/":
+        return text[len(base) + 1 :]
+    return file.relative_to(root).as_posix()
 
 
 def _skipped(part: str) -> bool:
@@ -134,7 +145,7 @@ def _sql_asset(
     analyzer: object | None,
     cache: ParseCache | None = None,
 ) -> _RawSql:
-    rel = file.relative_to(root).as_posix()
+    rel = _relative(root, file)
     if analyzer is not None:
         cache = None  # a custom analyzer's results are not ours to cache
     try:
