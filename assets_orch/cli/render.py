@@ -115,45 +115,55 @@ class Grid:
             table.add_row(*(f"[{st}]{escape(t)}[/]" if st else escape(t) for t, st in row))
         return table
 
-    def lines(self, width: int) -> list[list[Cell]] | None:
-        """Each printed line as cells with their padding, or None if rich must lay it out."""
-        rows: list[list[Cell]] = [[(c, "bold") for c in self.columns], *self.rows]
-        widths = [0] * len(self.columns)
-        for row in rows:
+    def _widths(self, width: int) -> list[int] | None:
+        """Column widths, or None when rich must lay the table out (wrapping)."""
+        widths = [len(c) if c.isascii() else cell_len(c) for c in self.columns]
+        for row in self.rows:
             for i, (text, _) in enumerate(row):
                 if not text.isprintable():
                     return None
                 widths[i] = max(widths[i], len(text) if text.isascii() else cell_len(text))
         if sum(widths) + 2 * (len(widths) - 1) > width:
             return None
-        last = len(widths) - 1
-        out_lines = []
+        return widths
+
+    def _cells(self, widths: list[int]) -> list[list[Cell]]:
+        """Each line's cells padded to their column's width (header first, bold)."""
+        rows: list[list[Cell]] = [[(c, "bold") for c in self.columns], *self.rows]
+        out_rows = []
         for row in rows:
             line: list[Cell] = []
             for i, (text, style) in enumerate(row):
                 pad = " " * (widths[i] - (len(text) if text.isascii() else cell_len(text)))
-                left = "" if i == 0 else " "
-                right = "" if i == last else " "
-                if self.right[i]:
-                    line += [(left + pad, None), (text, style), (right, None)]
-                else:
-                    line += [(left, None), (text, style), (pad + right, None)]
-            out_lines.append(line)
-        return out_lines
+                line.append((pad + text, style) if self.right[i] else (text + pad, style))
+            out_rows.append(line)
+        return out_rows
+
+    def lines(self, width: int) -> list[str] | None:
+        """The printed lines as plain text, or None when rich must lay the table out."""
+        widths = self._widths(width)
+        if widths is None:
+            return None
+        # Each cell is padded to its width; a column's right padding and the next one's
+        # left padding make the two spaces between columns.
+        return ["  ".join(text for text, _ in row) for row in self._cells(widths)]
 
     def print(self, console: Console | None = None) -> None:
         console = console or out
-        lines = self.lines(console.width)
-        if lines is None:
+        widths = self._widths(console.width)
+        if widths is None:
             console.print(self.table())
         elif console.color_system is None and not console.is_terminal:
-            console.file.write("".join(t for line in lines for t, _ in line + [("\n", None)]))
+            lines = ["  ".join(text for text, _ in row) for row in self._cells(widths)]
+            console.file.write("\n".join(lines) + "\n")
             console.file.flush()
         else:
             text = Text()
-            for line in lines:
-                for t, style in line:
-                    text.append(t, style)
+            for row in self._cells(widths):
+                for i, (cell, style) in enumerate(row):
+                    if i:
+                        text.append("  ")
+                    text.append(cell, style)
                 text.append("\n")
             console.print(text, end="", no_wrap=True, crop=False, overflow="ignore")
 
