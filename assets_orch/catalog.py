@@ -126,6 +126,10 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         tb,
         partition,
     ) = tuple(row)
+    # One JSON document for the three columns: a snapshot decodes thousands of rows.
+    columns, upstream_versions, source_versions = json.loads(
+        f"[{cols or '[]'},{ups or '{}'},{srcs or '{}'}]"
+    )
     return MaterializationRecord(
         id=mid,
         run_id=run_id,
@@ -135,10 +139,10 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         started_at=started,
         ended_at=ended,
         row_count=rows,
-        columns=tuple((str(c[0]), str(c[1])) for c in json.loads(cols)) if cols else (),
+        columns=tuple((str(c[0]), str(c[1])) for c in columns),
         code_fingerprint=fp or "",
-        upstream_versions=json.loads(ups) if ups else {},
-        source_versions=json.loads(srcs) if srcs else {},
+        upstream_versions=upstream_versions,
+        source_versions=source_versions,
         data_version=dv,
         error=err,
         traceback=tb,
