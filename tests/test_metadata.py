@@ -48,8 +48,8 @@ def test_description_does_not_change_output_fingerprint() -> None:
         ("-- checks:\n--   - nul: x\nselect 1", 1, "check"),
         ("-- timeout: soon\nselect 1", 1, "duration"),
         ("-- tags: [x]\n-- tags: [y]\nselect 1", 2, "twice"),
-    ("-- tags: [x]\n-- freshness: {cron: at six}\nselect 1", 2, "cron expression"),
-    ("-- freshness: {cron: 0 6 * * *, timezone: Mars/Base}\nselect 1", 1, "time zone"),
+        ("-- tags: [x]\n-- freshness: {cron: at six}\nselect 1", 2, "cron expression"),
+        ("-- freshness: {cron: 0 6 * * *, timezone: Mars/Base}\nselect 1", 1, "time zone"),
     ],
 )
 def test_bad_headers(text: str, line: int, needle: str) -> None:

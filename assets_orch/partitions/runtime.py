@@ -84,8 +84,7 @@ class PartitionRuntime:
         if not reasons:
             return False
         if not all(
-            r.kind == SOURCE or (r.kind == UPSTREAM_CHANGED and r.subject in whole)
-            for r in reasons
+            r.kind == SOURCE or (r.kind == UPSTREAM_CHANGED and r.subject in whole) for r in reasons
         ):
             return True
         label = definition.static_label(unit.static)
