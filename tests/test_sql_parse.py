@@ -239,6 +239,13 @@ def test_absurdly_deep_nesting_is_a_sql_error_not_a_crash() -> None:
         analyze_sql(HEADER + deep, path="m.sql")
 
 
+def test_thousands_of_nested_subqueries_are_refused_before_parsing() -> None:
+    # The compiled parser (sqlglotc) overflows the C stack here instead of raising.
+    deep = "select * from " + "(select * from " * 20_000 + "t" + ")" * 20_000
+    with pytest.raises(SqlError, match="nested too deeply"):
+        analyze_sql(HEADER + deep, path="m.sql")
+
+
 def test_reasonably_deep_nesting_is_fine() -> None:
     deep = "select * from " + "(select * from " * 40 + "t" + ")" * 40
     assert [t.name for t in analyze_sql(deep, path="m.sql").tables] == ["t"]
