@@ -277,8 +277,10 @@ class ProjectColumns:
             inputs.append([table, cached[0] if cached else None])
         for path in spec.file_sources:
             inputs.append([path, self.source_versions.get(path, "?")])
+        # The built table's column names and types, not its materialization id: a
+        # rebuild of unchanged code over unchanged schemas finds its lineage stored.
         built = (
-            [last.id, list(map(list, last.columns))]
+            list(map(list, last.columns))
             if last is not None and last.code_fingerprint == spec.fingerprint
             else None
         )

@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -269,6 +270,13 @@ class ColumnTracker:
 
     One :class:`ProjectColumns` serves the whole run; a build forgets what was computed
     for the asset and its descendants (their inputs' columns may have changed).
+
+    Recording is sqlglot work (parse, qualify, lineage) that no build waits for: builds
+    hand it to one background thread (:meth:`record_later`), which works through it in
+    the order the builds finished (upstreams before their readers) while the next
+    queries run in DuckDB. :meth:`fresh` and :meth:`finish` wait for it to catch up. A
+    build whose versions were never recorded (a crash, a cancelled run) falls back to
+    its table's data version: stale rather than wrongly fresh.
     """
 
     def __init__(
@@ -288,6 +296,11 @@ class ColumnTracker:
         self._lock = threading.Lock()
         self._columns: ProjectColumns | None = None
         self._saved: dict[str, dict[str, Any] | None] = {}  # materialization id -> versions
+        self._queue: queue.Queue[tuple[AssetSpec, MaterializationRecord, CatalogSnapshot]] = (
+            queue.Queue()
+        )
+        self._recorder: threading.Thread | None = None
+        self._dropping = False
 
     def _stored(self, mid: str) -> dict[str, Any] | None:
         # Versions of a materialization never change once written: cache them.
@@ -329,8 +342,37 @@ class ColumnTracker:
         except Exception:  # noqa: BLE001 - lineage must never fail a build
             return
 
+    def record_later(
+        self, spec: AssetSpec, record: MaterializationRecord, snapshot: CatalogSnapshot
+    ) -> None:
+        """:meth:`record` on the background thread, after what was queued before."""
+        with self._lock:
+            if self._recorder is None:
+                self._recorder = threading.Thread(
+                    target=self._record_queued, name="column-recorder", daemon=True
+                )
+                self._recorder.start()
+        self._queue.put((spec, record, snapshot))
+
+    def _record_queued(self) -> None:
+        while True:
+            spec, record, snapshot = self._queue.get()
+            try:
+                if not self._dropping:
+                    self.record(spec, record, snapshot)
+            finally:
+                self._queue.task_done()
+
+    def finish(self, *, drop: bool = False) -> None:
+        """Wait until every queued build is recorded; ``drop`` skips what is left (a
+        cancelled run ends at once; those builds fall back to their data versions)."""
+        self._dropping = drop
+        self._queue.join()
+        self._dropping = False
+
     def fresh(self, spec: AssetSpec, snapshot: CatalogSnapshot) -> ColumnVerdict:
         """Whether ``spec``'s columns are unchanged by what its upstreams just rebuilt."""
+        self.finish()  # its upstreams' builds must be recorded first
         try:
             with self._lock:
                 columns = self._project(snapshot)
