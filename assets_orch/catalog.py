@@ -71,7 +71,6 @@ CREATE TABLE IF NOT EXISTS source_observations (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, content_hash TEXT,
     observed_at REAL, changed_at REAL
 );
-CREATE TABLE IF NOT EXISTS warehouse_tables (name TEXT PRIMARY KEY, comment TEXT);
 CREATE TABLE IF NOT EXISTS check_results (
     materialization_id TEXT, run_id TEXT, asset TEXT NOT NULL, check_name TEXT NOT NULL,
     severity TEXT, status TEXT NOT NULL, failing_rows INTEGER, sample TEXT, message TEXT,
@@ -471,8 +470,7 @@ class Catalog:
     # ---- graph and sources ------------------------------------------------------------
 
     def graph_fingerprint(self) -> str | None:
-        rows = self._read("SELECT value FROM meta WHERE key = 'graph_fingerprint'")
-        return rows[0][0] if rows else None
+        return self.meta_value("graph_fingerprint")
 
     def save_graph(
         self,
@@ -526,16 +524,14 @@ class Catalog:
                 items,
             )
 
-    def warehouse_tables(self) -> dict[str, str | None]:
-        """Tables seen in the warehouse at the last writer's start: name -> comment."""
-        return {n: c for n, c in self._read("SELECT name, comment FROM warehouse_tables")}
+    def meta_value(self, key: str) -> str | None:
+        """A value of the ``meta`` table (small facts: graph fingerprint, warehouse state)."""
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
-    def save_warehouse_tables(self, tables: dict[str, str | None]) -> None:
+    def set_meta(self, key: str, value: str) -> None:
         with self._write() as c:
-            c.execute("DELETE FROM warehouse_tables")
-            c.executemany(
-                "INSERT INTO warehouse_tables (name, comment) VALUES (?, ?)", tables.items()
-            )
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # ---- column lineage (docs/column-lineage.md) --------------------------------------
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog
-from .config import STATE_DIR, ProjectConfig, find_project_root, load_config
+from .config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_project_root, load_config
 from .discovery import discover
 from .errors import WarehouseError
 from .graph import AssetGraph
@@ -33,6 +33,7 @@ from .sources import observe
 from .specs import AssetSpec
 from .staleness import AssetStatus, WarehouseView
 from .warehouse import Warehouse
+from .warehouse_state import WarehouseState, identity_of, remember, remembered
 
 if TYPE_CHECKING:
     from .partitions.context import Judgement
@@ -147,7 +148,33 @@ class Project:
         return judgement
 
     def save_graph(self) -> None:
-        """Store the asset list and lineage edges in the catalog (for readers, HTML)."""
+        """Store the asset list and lineage edges in the catalog (for readers, HTML).
+
+        Skipped when nothing it stores can have changed: a cheap key over each asset's
+        file text (SQL; its metadata is in it), metadata (Python), resolved inputs and
+        the config equals the key stored with the last save.
+        """
+        key = self._graph_key()
+        if self.catalog.meta_value("graph_key") == key:
+            return
+        self._save_graph()
+        self.catalog.set_meta("graph_key", key)
+
+    def _graph_key(self) -> str:
+        digest = hashlib.sha256()
+        digest.update((self.root / CONFIG_FILE).read_bytes())
+        for spec in self.specs:
+            text = spec.source_text
+            meta = (
+                hashlib.sha1(text.encode()).hexdigest()
+                if text is not None
+                else json.dumps(spec.meta.model_dump(mode="json"), sort_keys=True, default=str)
+            )
+            item = (spec.name, spec.kind, spec.path, spec.line, spec.fingerprint, spec.upstreams)
+            digest.update(repr((item, spec.external_tables, spec.file_sources, meta)).encode())
+        return digest.hexdigest()
+
+    def _save_graph(self) -> None:
         assets = []
         edges = []
         for spec in self.specs:
@@ -198,18 +225,66 @@ def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog)
 def _warehouse_state(
     root: Path, config: ProjectConfig, catalog: Catalog, warehouse: Warehouse | None
 ) -> tuple[WarehouseView, set[str] | None]:
+    """The warehouse's tables, remembered when the file is unchanged (see
+    :mod:`assets_orch.warehouse_state`), else read from it and remembered."""
     path = (root / config.warehouse).resolve()
-    if warehouse is None:
-        if not path.exists():
-            return WarehouseView({}), set()
-        warehouse = Warehouse(path, schema=config.schema_name, root=root)
-        try:
-            warehouse.connect(read_only=True)
-        except WarehouseError:
-            saved = catalog.warehouse_tables()
-            return WarehouseView(None), set(saved) if saved else None
-        try:
-            return WarehouseView(warehouse.tables()), warehouse.table_names()
-        finally:
-            warehouse.close()
-    return WarehouseView(warehouse.tables()), warehouse.table_names()
+    if not path.exists():
+        return WarehouseView({}), set()
+    state = remembered(catalog, path, config.schema_name)
+    if state is not None:
+        return WarehouseView(state.tables), set(state.names)
+    before = identity_of(path)
+    if warehouse is not None:  # a writer, holding the lock: its run may change the file
+        state = WarehouseState.read(warehouse)
+        _remember_quietly(catalog, path, config.schema_name, state, None)
+        return WarehouseView(state.tables), set(state.names)
+    reader = Warehouse(path, schema=config.schema_name, root=root)
+    try:
+        reader.connect(read_only=True)
+    except WarehouseError:
+        last = remembered(catalog, path, config.schema_name, trust=False)
+        return WarehouseView(None), set(last.names) if last is not None else None
+    try:
+        state = WarehouseState.read(reader)
+    finally:
+        reader.close()
+    if before is not None and before == identity_of(path):
+        _remember_quietly(catalog, path, config.schema_name, state, before)
+    return WarehouseView(state.tables), set(state.names)
+
+
+def _remember_quietly(
+    catalog: Catalog,
+    path: Path,
+    schema: str,
+    state: WarehouseState,
+    identity: tuple[int, int, int, int] | None,
+) -> None:
+    """Remember the state; a read-only or busy catalog only costs the next command a read."""
+    import sqlite3
+
+    from .errors import CatalogError
+
+    try:
+        remember(catalog, path, schema, state, identity)
+    except (CatalogError, sqlite3.Error):
+        pass
+
+
+def close_and_remember(project: Project, warehouse: Warehouse) -> None:
+    """Close a writer's warehouse and remember what it holds for the next command."""
+    if not warehouse.connected:
+        return
+    try:
+        state = WarehouseState.read(warehouse)
+    except Exception:  # noqa: BLE001 - a broken connection: the next command reads the file
+        warehouse.close()
+        return
+    warehouse.close()
+    _remember_quietly(
+        project.catalog,
+        warehouse.path,
+        project.config.schema_name,
+        state,
+        identity_of(warehouse.path),
+    )

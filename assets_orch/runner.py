@@ -18,7 +18,7 @@ from .lock import WriterLock
 from .outcomes import Event, RunOptions, RunResult, new_run_id
 from .partitions.definition import PartitionFilter
 from .partitions.plan import PlanRequest, build_plan
-from .project import Project
+from .project import Project, close_and_remember
 from .records import CANCELLED, FAILURE_STATUSES, SKIPPED
 from .staleness import AssetStatus
 from .units import Unit, WorkPlan
@@ -164,7 +164,8 @@ def materialize(
             root=project_root,
             content_hash=config.content_hash,
         )
-        warehouse.connect()
+        # Not opened yet: a run with nothing to do never opens the warehouse (its tables
+        # are remembered, see warehouse_state); reconciling, partitions and probes open it.
         project: Project | None = None
         try:
             project = Project.load(project_root, warehouse=warehouse)
@@ -176,7 +177,6 @@ def materialize(
                 project.catalog.close()
                 project = Project.load(project_root, warehouse=warehouse)
             project.save_graph()
-            project.catalog.save_warehouse_tables(warehouse.tables())
             judgement = project.judge(warehouse=warehouse)
             plan = _plan(
                 project,
@@ -197,6 +197,7 @@ def materialize(
                     runtime.store.close()
                 return plan, None
             project.logs_dir.mkdir(parents=True, exist_ok=True)
+            warehouse.connect()  # fails here, before the run starts, when it is held
             engine = Engine(
                 graph=project.graph,
                 catalog=project.catalog,
@@ -216,9 +217,10 @@ def materialize(
             finally:
                 if runtime is not None:
                     runtime.store.close()
-            project.catalog.save_warehouse_tables(warehouse.tables())
             return plan, result
         finally:
+            if project is not None:
+                close_and_remember(project, warehouse)
             warehouse.close()
             if project is not None:
                 # Close now, not at garbage collection: the daemon runs this many times.

@@ -81,13 +81,22 @@ class Warehouse:
         self.root = root
         self.content_hash = content_hash
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._read_only = False
 
     # ---- connection -------------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        return self._con is not None
+
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """Open the database (once); raises WarehouseError naming the holder if locked."""
+        """Open the database (once; a read-only connection is reopened for writing when
+        writing is asked for); raises WarehouseError naming the holder if locked."""
         if self._con is not None:
-            return self._con
+            if read_only or not self._read_only:
+                return self._con
+            self._con.close()  # a writer described a table before its run: reopen
+            self._con = None
         import duckdb
 
         if read_only and not self.path.exists():
@@ -118,6 +127,7 @@ class Warehouse:
         if self.schema != "main":
             con.execute(f"SET schema = {_literal(self.schema)}")
         self._con = con
+        self._read_only = read_only
         return con
 
     def close(self) -> None:
