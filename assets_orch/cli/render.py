@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -19,7 +19,38 @@ if TYPE_CHECKING:
     from ..records import MaterializationRecord, RunRecord
     from ..staleness import AssetStatus
 
-out = Console(highlight=False, soft_wrap=False)
+# Columns of output that is not a terminal: nothing is ever cut or wrapped to a width.
+UNBOUNDED = 1 << 30
+
+
+class _Stdout(Console):
+    """The terminal's width on a terminal; unbounded when stdout is a pipe or a file.
+
+    Rich takes 80 columns when it cannot ask a terminal (or $COLUMNS), and cuts table
+    cells to fit: ``assets list | grep`` would see ``int_order_items_pric…``. Piped,
+    every name, id and reason is written whole (even with FORCE_COLOR).
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if _is_tty(self.file):
+            return super().size
+        return ConsoleDimensions(UNBOUNDED, 25)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+def _is_tty(file: object) -> bool:
+    isatty = getattr(file, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed
+        return False
+
+
+out = _Stdout(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 STATE_STYLE = {
@@ -204,6 +235,8 @@ class Progress:
         # fits the width; writing them directly saves ~0.7 ms per asset on the thread that
         # schedules the next builds.
         self._plain = out.color_system is None and not out.is_terminal
+        # Asking the console its width costs system calls: once per run, not per line.
+        self._width = out.width
 
     def __call__(self, event: Event) -> None:
         if event.kind == "started":
@@ -252,7 +285,7 @@ class Progress:
 
     def _print(self, parts: list[tuple[str, str | None]]) -> None:
         plain = "".join(text for text, _ in parts)
-        if self._plain and plain.isprintable() and cell_len(plain) <= out.width:
+        if self._plain and plain.isprintable() and cell_len(plain) <= self._width:
             out.file.write(plain + "\n")
             out.file.flush()
             return

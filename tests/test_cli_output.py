@@ -1,0 +1,41 @@
+"""What the CLI prints, read the way scripts and people read it: piped, in full."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_assets
+from helpers import write_project
+
+LONG = "int_order_items_priced_with_discounts_and_taxes_by_region_and_channel_v2"
+
+
+def test_piped_output_is_never_cut_or_wrapped(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            f"models/{LONG}.sql": "select 1 as x",
+            "models/downstream_of_the_long_one.sql": f"select x from {LONG}",
+        },
+    )
+    # A pipe, not a terminal; a narrow $COLUMNS must not cut anything either.
+    narrow = {"COLUMNS": "40"}
+    built = run_assets("materialize", cwd=root, env=narrow)
+    assert built.returncode == 0, built.stderr
+    header = built.stdout.splitlines()[0]
+    assert header.startswith("materializing 2 asset(s), run ")  # the run id on its line
+    run_id = header.rsplit(" ", 1)[1]
+
+    listed = run_assets("list", cwd=root, env=narrow).stdout
+    assert "…" not in listed
+    assert [LONG, "sql", f"models/{LONG}.sql"] in [line.split() for line in listed.splitlines()]
+
+    runs = run_assets("runs", cwd=root, env=narrow).stdout
+    assert "…" not in runs and run_id in runs.splitlines()[1]
+
+    (root / f"models/{LONG}.sql").write_text("select 2 as x")
+    stale = run_assets("status", "--stale", cwd=root, env=narrow).stdout
+    assert "…" not in stale
+    rows = {line.split()[0]: line for line in stale.splitlines()[1:3]}
+    assert f"upstream stale: {LONG}" in rows["downstream_of_the_long_one"]
+    assert "code changed" in rows[LONG]
