@@ -16,7 +16,6 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from ..outcomes import Event, RunResult
-    from ..records import MaterializationRecord, RunRecord
     from ..staleness import AssetStatus
 
 # Columns of output that is not a terminal: nothing is ever cut or wrapped to a width.
@@ -318,37 +317,3 @@ def run_summary(result: RunResult) -> None:
     not_started = [o.name for o in result.outcomes.values() if o.status == "not_started"]
     if not_started:
         out.print(f"  [bright_black]· not started[/]: {escape(', '.join(not_started))}")
-
-
-def history_table(records: list[MaterializationRecord]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("started", "run", "status", "attempt", "duration", "rows", "error"):
-        table.add_column(col, justify="right" if col in ("rows", "attempt") else "left")
-    for r in records:
-        table.add_row(
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)),
-            r.run_id,
-            styled(r.status),
-            str(r.attempt),
-            seconds(r.duration),
-            rows_text(r.row_count),
-            escape((r.error or "").strip().splitlines()[0][:80]) if r.error else "",
-        )
-    return table
-
-
-def runs_table(runs: list[RunRecord]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("run", "trigger", "started", "duration", "status", "assets"):
-        table.add_column(col)
-    for r in runs:
-        counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(r.counts.items()))
-        table.add_row(
-            r.run_id,
-            escape(r.trigger),
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)),
-            seconds(r.duration),
-            styled(r.status),
-            escape(counts),
-        )
-    return table

@@ -1,0 +1,145 @@
+"""Run history commands: history, runs, runs show. They read the catalog only."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from . import Context, cli, json_option, pass_ctx
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ..records import MaterializationRecord, RunRecord
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@json_option
+@pass_ctx
+def history(ctx: Context, name: str, limit: int, as_json: bool) -> None:
+    """Show the materializations of asset NAME, newest first."""
+    from .render import out, print_json
+
+    project = ctx.load(check_tables=False)
+    focus = project.graph.resolve(name)
+    records = project.catalog.history(focus, limit)
+    if as_json:
+        print_json([r.to_json() for r in records])
+        return
+    if not records:
+        out.print(f"{focus} has never been materialized")
+        return
+    out.print(history_table(records))
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@json_option
+@click.pass_context
+def runs(click_ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List recent runs (id, trigger, start, duration, counts by status)."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from ..catalog import Catalog
+    from ..config import STATE_DIR
+    from .render import out, print_json
+
+    root = click_ctx.obj.root()
+    records = Catalog(root / STATE_DIR / "catalog.sqlite").runs(limit)
+    if as_json:
+        print_json([r.to_json() for r in records])
+        return
+    if not records:
+        out.print("no runs yet: try 'assets materialize'")
+        return
+    out.print(runs_table(records))
+
+
+@runs.command("show")
+@click.argument("run_id")
+@json_option
+@pass_ctx
+def runs_show(ctx: Context, run_id: str, as_json: bool) -> None:
+    """Show the assets of run RUN_ID (a unique prefix is enough)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..catalog import Catalog
+    from ..config import STATE_DIR
+    from ..errors import AssetsError
+    from .render import out, print_json, rows_text, seconds, styled
+
+    catalog = Catalog(ctx.root() / STATE_DIR / "catalog.sqlite")
+    run = catalog.run(run_id)
+    if run is None:
+        raise AssetsError(f"no run matches '{run_id}'", hint="see 'assets runs'")
+    mats = catalog.materializations_of_run(run.run_id)
+    if as_json:
+        print_json({**run.to_json(), "materializations": [m.to_json() for m in mats]})
+        return
+    out.print(
+        f"run [bold]{run.run_id}[/] {styled(run.status)} trigger {escape(run.trigger)} "
+        f"selection '{escape(run.selection)}' duration {seconds(run.duration)}"
+    )
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("asset", "status", "attempt", "duration", "rows", "error"):
+        table.add_column(col)
+    for m in mats:
+        first = (m.error or "").strip().splitlines()[:1]
+        table.add_row(
+            escape(m.asset if m.partition is None else f"{m.asset}[{m.partition}]"),
+            styled(m.status),
+            str(m.attempt),
+            seconds(m.duration),
+            rows_text(m.row_count),
+            escape(first[0][:100]) if first else "",
+        )
+    out.print(table)
+
+
+def history_table(records: list[MaterializationRecord]) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .render import rows_text, seconds, styled
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("started", "run", "status", "attempt", "duration", "rows", "error"):
+        table.add_column(col, justify="right" if col in ("rows", "attempt") else "left")
+    for r in records:
+        table.add_row(
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)),
+            r.run_id,
+            styled(r.status),
+            str(r.attempt),
+            seconds(r.duration),
+            rows_text(r.row_count),
+            escape((r.error or "").strip().splitlines()[0][:80]) if r.error else "",
+        )
+    return table
+
+
+def runs_table(runs: list[RunRecord]) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .render import seconds, styled
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("run", "trigger", "started", "duration", "status", "assets"):
+        table.add_column(col)
+    for r in runs:
+        counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(r.counts.items()))
+        table.add_row(
+            r.run_id,
+            escape(r.trigger),
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)),
+            seconds(r.duration),
+            styled(r.status),
+            escape(counts),
+        )
+    return table
