@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import Cli
@@ -95,3 +96,36 @@ def test_sql_runtime_error_names_the_asset(tmp_path: Path) -> None:
     result = Cli(root)("materialize", expect=1)
     assert "bad_cast" in result.output and "Conversion Error" in result.output
     assert "Traceback" not in result.output
+
+
+def test_runs_show_prints_whole_errors_and_tracebacks_on_request(tmp_path: Path) -> None:
+    root = failing_project(tmp_path / "p")
+    # DuckDB's CSV sniffer puts what went wrong on the second line of its message.
+    (root / "data").mkdir()
+    (root / "data/bad.csv").write_text('a;b\n1;2\n"x;3\n4,5,6,7\n\x00\x01\n')
+    (root / "models/sniffed.sql").write_text(
+        "select * from read_csv('data/bad.csv', header=true, columns={'a': 'INT', 'b': 'INT'})"
+    )
+    cli = Cli(root)
+    run_id = json.loads(cli("materialize", "--json", expect=1).stdout)["run_id"]
+
+    text = cli("runs", "show", run_id).output
+    table, _, errors = text.partition("\nerrors\n")
+    assert "ValueError: bad input: no rows for 2024-01-01" in table
+    assert "second line" not in table  # the table keeps to first lines
+    assert "  boom (attempt 1, failed):\n" in errors
+    assert "    ValueError: bad input: no rows for 2024-01-01\n    second line\n" in errors
+    assert "  sniffed (attempt 1, failed):\n" in errors
+    assert "It was not possible to automatically detect the CSV parsing dialect" in errors
+    assert "Traceback" not in text and "1 Python traceback(s) not shown: add -v" in text
+
+    verbose = cli("runs", "show", run_id[:15], "-v").output
+    assert "Traceback (most recent call last):" in verbose and "in helper" in verbose
+
+    shown = cli.json("runs", "show", run_id)
+    by_asset = {m["asset"]: m for m in shown["materializations"]}
+    assert "in helper" in by_asset["boom"]["traceback"]
+    assert by_asset["boom"]["error"].endswith("second line")
+    assert by_asset["sniffed"]["traceback"] is None  # a DuckDB error: the message says it all
+    [attempt] = cli.json("history", "boom")
+    assert attempt["traceback"] == by_asset["boom"]["traceback"]

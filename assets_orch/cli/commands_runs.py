@@ -61,17 +61,20 @@ def runs(click_ctx: click.Context, limit: int, as_json: bool) -> None:
 
 @runs.command("show")
 @click.argument("run_id")
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Also print the Python traceback of each failure."
+)
 @json_option
 @pass_ctx
-def runs_show(ctx: Context, run_id: str, as_json: bool) -> None:
-    """Show the assets of run RUN_ID (a unique prefix is enough)."""
+def runs_show(ctx: Context, run_id: str, verbose: bool, as_json: bool) -> None:
+    """Show the assets of run RUN_ID (a unique prefix is enough) and its errors in full."""
     from rich.markup import escape
-    from rich.table import Table
 
     from ..catalog import Catalog
     from ..config import STATE_DIR
     from ..errors import AssetsError
-    from .render import out, print_json, rows_text, seconds, styled
+    from ..records import FAILURE_STATUSES
+    from .render import STATE_STYLE, Grid, out, print_json, rows_text, seconds, styled
 
     catalog = Catalog(ctx.root() / STATE_DIR / "catalog.sqlite")
     run = catalog.run(run_id)
@@ -85,20 +88,46 @@ def runs_show(ctx: Context, run_id: str, as_json: bool) -> None:
         f"run [bold]{run.run_id}[/] {styled(run.status)} trigger {escape(run.trigger)} "
         f"selection '{escape(run.selection)}' duration {seconds(run.duration)}"
     )
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("asset", "status", "attempt", "duration", "rows", "error"):
-        table.add_column(col)
+    grid = Grid(("asset", "status", "attempt", "duration", "rows", "error"))
     for m in mats:
         first = (m.error or "").strip().splitlines()[:1]
-        table.add_row(
-            escape(m.asset if m.partition is None else f"{m.asset}[{m.partition}]"),
-            styled(m.status),
+        grid.add_row(
+            _label(m),
+            (m.status.replace("_", " "), STATE_STYLE.get(m.status, "white")),
             str(m.attempt),
             seconds(m.duration),
             rows_text(m.row_count),
-            escape(first[0][:100]) if first else "",
+            first[0] if first else "",
         )
-    out.print(table)
+    grid.print()
+    failures = [m for m in mats if m.status in FAILURE_STATUSES and m.error]
+    if failures:
+        _print_failures(failures, verbose=verbose)
+
+
+def _label(m: MaterializationRecord) -> str:
+    return m.asset if m.partition is None else f"{m.asset}[{m.partition}]"
+
+
+def _print_failures(failures: list[MaterializationRecord], *, verbose: bool) -> None:
+    """The whole error message of each failed attempt (the table shows its first line);
+    with ``verbose``, the Python traceback too."""
+    from rich.markup import escape
+
+    from .render import out
+
+    out.print("\n[bold]errors[/]")
+    for m in failures:
+        word = m.status.replace("_", " ")
+        out.print(f"  [red]{escape(_label(m))}[/] (attempt {m.attempt}, {word}):")
+        lines = (m.error or "").strip().splitlines()
+        if verbose and m.traceback:
+            lines += m.traceback.rstrip().splitlines()
+        for line in lines:
+            out.print(f"    {escape(line)}".rstrip(), soft_wrap=True)
+    hidden = sum(1 for m in failures if m.traceback) if not verbose else 0
+    if hidden:
+        out.print(f"\n[bright_black]{hidden} Python traceback(s) not shown: add -v[/]")
 
 
 def history_table(records: list[MaterializationRecord]) -> Table:
@@ -118,7 +147,7 @@ def history_table(records: list[MaterializationRecord]) -> Table:
             str(r.attempt),
             seconds(r.duration),
             rows_text(r.row_count),
-            escape((r.error or "").strip().splitlines()[0][:80]) if r.error else "",
+            escape((r.error or "").strip().splitlines()[0]) if r.error else "",
         )
     return table
 
