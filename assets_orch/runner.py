@@ -250,6 +250,18 @@ def _plan(
                 hint="see 'assets partitions NAME' for an asset's partitions",
             )
         request_filter.check_dims(picked)
+        if not any(
+            request_filter.selects_any(d, parts[n].first, parts[n].last) for n, d in picked.items()
+        ):
+            spans = ", ".join(
+                f"{n} ({d.describe_span(parts[n].first, parts[n].last)})"
+                for n, d in sorted(picked.items())
+            )
+            name = next(iter(picked)) if len(picked) == 1 else "NAME"
+            raise SelectionError(
+                f"{request_filter.describe()} selects no partition of {spans}",
+                hint=f"pick partitions inside that range; see 'assets partitions {name}'",
+            )
     names = project.graph.order(plan_statuses(statuses, chosen, stale_only=options.stale_only))
     request = PlanRequest(
         filter=request_filter,

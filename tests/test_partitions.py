@@ -239,6 +239,26 @@ def test_partition_options_are_checked(tmp_path: Path) -> None:
     assert "no selected asset is partitioned by 'region'" in out.output
     out = cli("materialize", "orders_daily", "--from", "yesterday", expect=2)
     assert "is not a date" in out.output
+    # Options that select nothing are mistakes, not "nothing to do", with or without --json.
+    out = cli("materialize", "orders_daily", "--partition", "2024-03-05", "--json", expect=2)
+    assert out.stdout == ""
+    assert (
+        "--partition 2024-03-05 selects no partition of orders_daily (2023-01-01 .. 2023-12-31)"
+    ) in out.output
+    assert "see 'assets partitions orders_daily'" in out.output
+    out = cli("materialize", "orders_daily", "--from", "2022-01-01", "--to", "2022-12-31", expect=2)
+    assert "--from 2022-01-01 --to 2022-12-31 selects no partition of orders_daily" in out.output
+    out = cli("materialize", "orders_daily", "--from", "2023-03-10", "--to", "2023-03-01", expect=2)
+    assert "--from 2023-03-10 is after --to 2023-03-01" in out.output
+    assert "swap them: --from 2023-03-01 --to 2023-03-10" in out.output
+    out = cli("materialize", "orders_daily", "--partition", "2024-03-05", "--dry-run", expect=2)
+    assert "selects no partition" in out.output
+    # A range that overlaps the asset's builds the overlap.
+    plan = cli.json(
+        "materialize", "orders_daily", "--from", "2023-12-31", "--to", "2024-02-01", "--dry-run"
+    )
+    assert plan["assets"][0]["partitions"] == ["2023-12-31"]
+    assert Catalog(root / ".assets/catalog.sqlite").runs() == []  # nothing ran
     out = cli("partitions", "orders_total", expect=2)
     assert "is not partitioned" in out.output
 
