@@ -186,11 +186,16 @@ def test_blocking_check_publishes_nothing(tmp_path: Path) -> None:
     failed = next(c for c in checks if c["check"] == "expression(v > 0)")
     assert failed["status"] == "failed" and failed["failing_rows"] == 1
     assert failed["sample"] == [{"v": -5}]
+    line = next(x for x in cli("materialize", expect=1).output.splitlines() if "guarded" in x)
+    assert line.endswith("1 check(s) failed") and "warning" not in line
 
 
 def test_warn_check_lets_the_run_continue(tmp_path: Path) -> None:
     root = checked_project(tmp_path / "p", "v > 1", severity="warn")
-    result = Cli(root).json("materialize")
+    cli = Cli(root)
+    line = next(x for x in cli("materialize").output.splitlines() if "guarded" in x)
+    assert "success" in line and line.endswith("1 check warning(s)")
+    result = cli.json("materialize")
     status = {a["name"]: a for a in result["assets"]}
     assert status["guarded"]["status"] == "success" and status["report"]["status"] == "success"
     [warn] = [c for c in status["guarded"]["checks"] if c["status"] != "passed"]

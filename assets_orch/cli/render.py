@@ -271,9 +271,13 @@ class Progress:
             detail.append((seconds(o.duration), None))
         if o.attempts > 1:
             detail.append((f"attempt {o.attempts}", None))
-        warn = [c for c in o.checks if c.status != "passed"]
-        if warn:
-            detail.append((f"{len(warn)} check warning(s)", "yellow"))
+        # A failed check of severity error blocked the data; one of severity warn did not.
+        blocking = sum(1 for c in o.checks if c.blocking)
+        warned = sum(1 for c in o.checks if c.status != "passed" and not c.blocking)
+        if blocking:
+            detail.append((f"{blocking} check(s) failed", "red"))
+        if warned:
+            detail.append((f"{warned} check warning(s)", "yellow"))
         for item in detail:
             parts += [("  ", None), item]
         if o.skipped_because:
