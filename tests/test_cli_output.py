@@ -39,3 +39,37 @@ def test_piped_output_is_never_cut_or_wrapped(tmp_path: Path) -> None:
     rows = {line.split()[0]: line for line in stale.splitlines()[1:3]}
     assert f"upstream stale: {LONG}" in rows["downstream_of_the_long_one"]
     assert "code changed" in rows[LONG]
+
+
+def test_runs_show_folds_only_partitions_that_are_next_to_each_other() -> None:
+    from assets_orch.cli.run_rows import attempt_rows
+    from assets_orch.records import MaterializationRecord
+
+    def attempt(asset: str, key: str | None, status: str = "success") -> MaterializationRecord:
+        return MaterializationRecord(key or asset, "r", asset, status, 0.0, 1.0, partition=key)
+
+    records = [
+        attempt("sales", "2024-03-01|region=eu"),
+        attempt("sales", "2024-03-01|region=us"),
+        attempt("sales", "2024-03-02|region=eu"),
+        attempt("sales", "2024-03-03|region=eu", "failed"),
+        attempt("sales", "2024-03-04|region=eu"),
+        attempt("plain", None),
+        attempt("by_region", "region=eu"),
+        attempt("by_region", "region=us"),
+        attempt("monthly", "2024-03-05"),  # written when it was daily: not a month's key
+        attempt("monthly", "2024-04"),
+        attempt("monthly", "2024-05"),
+    ]
+    grains = {"sales": "day", "monthly": "month"}
+    assert [row.label for row in attempt_rows(records, grains)] == [
+        "sales[2024-03-01..2024-03-02|region=eu] (2 partitions)",
+        "sales[2024-03-01|region=us]",
+        "sales[2024-03-03|region=eu]",
+        "sales[2024-03-04|region=eu]",
+        "plain",
+        "by_region[region=eu]",
+        "by_region[region=us]",
+        "monthly[2024-03-05]",
+        "monthly[2024-04..2024-05] (2 partitions)",
+    ]

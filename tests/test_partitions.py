@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -130,6 +131,16 @@ def test_year_backfill_then_nothing_then_exactly_one_changed_day(tmp_path: Path)
     }
     weekly = cli.json("partitions", "orders_weekly")
     assert weekly["total"] == 52 and weekly["counts"]["fresh"] == 52
+    # runs show folds each asset's partitions into ranges; its JSON keeps them all.
+    shown = cli("runs", "show", result["run_id"]).output.splitlines()
+    labels = [line.split("  ")[0] for line in shown[2:]]
+    assert sorted(labels) == [
+        "orders_daily[2023-01-01..2023-12-31] (365 partitions)",
+        "orders_rollup[2023-01-01..2023-12-31] (365 partitions)",
+        "orders_total",
+        "orders_weekly[2023-01-02..2023-12-25] (52 partitions)",  # weeks, as the layout says
+    ]
+    assert len(cli.json("runs", "show", result["run_id"])["materializations"]) == 365 * 2 + 53
 
     again = cli.json("materialize", "--from", "2023-01-01", "--to", "2023-12-31", "--stale")
     assert again["assets"] == [] and again["run_id"] is None
@@ -190,6 +201,22 @@ def test_failed_partition_does_not_stop_the_backfill_and_retry_rebuilds_it(
     ranges = cli.json("partitions", "orders_daily", "--state", "failed")["ranges"]
     assert [(r["from"], r["to"]) for r in ranges] == [("2023-01-10", "2023-01-10")]
     assert "orders_daily: 365 partitions: 30 fresh, 334 missing, 1 failed" in cli("status").output
+    shown = cli("runs", "show", data["run_id"]).output
+    lines = shown.split("\nerrors\n")[0].splitlines()[2:]
+    assert sorted(re.split(r"\s{2,}", line)[:2] for line in lines) == [
+        ["orders_daily[2023-01-01..2023-01-09] (9 partitions)", "success"],
+        ["orders_daily[2023-01-10]", "failed"],
+        ["orders_daily[2023-01-11..2023-01-31] (21 partitions)", "success"],
+        ["orders_rollup[2023-01-01..2023-01-09] (9 partitions)", "success"],
+        ["orders_rollup[2023-01-10]", "skipped"],
+        ["orders_rollup[2023-01-11..2023-01-31] (21 partitions)", "success"],
+    ]
+    assert "  orders_daily[2023-01-10] (attempt 1, failed):\n    check row_count" in shown
+    history = cli("history", "orders_daily", "--limit", "100").output.splitlines()
+    assert history[0].split()[:3] == ["started", "run", "partition"]
+    assert [line.split()[3:5] for line in history[1:] if "2023-01-10" in line] == [
+        ["2023-01-10", "failed"]
+    ]
 
     (root / "data/orders.csv").write_text(orders_csv(31))  # the missing day arrived
     result = cli.json("materialize", "--retry-failed")

@@ -10,9 +10,13 @@ import click
 from . import Context, cli, json_option, pass_ctx
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.table import Table
 
     from ..records import MaterializationRecord, RunRecord
+    from .render import Grid
+    from .run_rows import AttemptRow
 
 
 @cli.command()
@@ -33,7 +37,7 @@ def history(ctx: Context, name: str, limit: int, as_json: bool) -> None:
     if not records:
         out.print(f"{focus} has never been materialized")
         return
-    out.print(history_table(records))
+    history_grid(records).print()
 
 
 @cli.group(invoke_without_command=True)
@@ -75,6 +79,7 @@ def runs_show(ctx: Context, run_id: str, verbose: bool, as_json: bool) -> None:
     from ..errors import AssetsError
     from ..records import FAILURE_STATUSES
     from .render import STATE_STYLE, Grid, out, print_json, rows_text, seconds, styled
+    from .run_rows import attempt_rows
 
     catalog = Catalog(ctx.root() / STATE_DIR / "catalog.sqlite")
     run = catalog.run(run_id)
@@ -88,28 +93,41 @@ def runs_show(ctx: Context, run_id: str, verbose: bool, as_json: bool) -> None:
         f"run [bold]{run.run_id}[/] {styled(run.status)} trigger {escape(run.trigger)} "
         f"selection '{escape(run.selection)}' duration {seconds(run.duration)}"
     )
+    rows = attempt_rows(mats, _grains(catalog.path, {m.asset for m in mats if m.partition}))
     grid = Grid(("asset", "status", "attempt", "duration", "rows", "error"))
-    for m in mats:
+    for row in rows:
+        m = row.first
         first = (m.error or "").strip().splitlines()[:1]
         grid.add_row(
-            _label(m),
+            row.label,
             (m.status.replace("_", " "), STATE_STYLE.get(m.status, "white")),
             str(m.attempt),
-            seconds(m.duration),
-            rows_text(m.row_count),
+            seconds(row.duration),
+            rows_text(row.row_count),
             first[0] if first else "",
         )
     grid.print()
-    failures = [m for m in mats if m.status in FAILURE_STATUSES and m.error]
+    failures = [r for r in rows if r.first.status in FAILURE_STATUSES and r.first.error]
     if failures:
         _print_failures(failures, verbose=verbose)
 
 
-def _label(m: MaterializationRecord) -> str:
-    return m.asset if m.partition is None else f"{m.asset}[{m.partition}]"
+def _grains(catalog_path: Path, assets: set[str]) -> dict[str, str]:
+    """The time grain of each partitioned asset, as its partition layout records it."""
+    if not assets:
+        return {}
+    from ..partitions.definition import grain_of_signature
+    from ..partitions.store import PartitionStore
+
+    store = PartitionStore(catalog_path)
+    try:
+        found = {a: grain_of_signature(store.signature(a)) for a in assets}
+    finally:
+        store.close()
+    return {a: g for a, g in found.items() if g}
 
 
-def _print_failures(failures: list[MaterializationRecord], *, verbose: bool) -> None:
+def _print_failures(failures: list[AttemptRow], *, verbose: bool) -> None:
     """The whole error message of each failed attempt (the table shows its first line);
     with ``verbose``, the Python traceback too."""
     from rich.markup import escape
@@ -117,39 +135,42 @@ def _print_failures(failures: list[MaterializationRecord], *, verbose: bool) -> 
     from .render import out
 
     out.print("\n[bold]errors[/]")
-    for m in failures:
+    for row in failures:
+        m = row.first
         word = m.status.replace("_", " ")
-        out.print(f"  [red]{escape(_label(m))}[/] (attempt {m.attempt}, {word}):")
+        out.print(f"  [red]{escape(row.label)}[/] (attempt {m.attempt}, {word}):")
         lines = (m.error or "").strip().splitlines()
         if verbose and m.traceback:
             lines += m.traceback.rstrip().splitlines()
         for line in lines:
             out.print(f"    {escape(line)}".rstrip(), soft_wrap=True)
-    hidden = sum(1 for m in failures if m.traceback) if not verbose else 0
+    hidden = sum(1 for r in failures if r.first.traceback) if not verbose else 0
     if hidden:
         out.print(f"\n[bright_black]{hidden} Python traceback(s) not shown: add -v[/]")
 
 
-def history_table(records: list[MaterializationRecord]) -> Table:
-    from rich.markup import escape
-    from rich.table import Table
+def history_grid(records: list[MaterializationRecord]) -> Grid:
+    """The attempts, with a partition column when any attempt built a partition."""
+    from .render import STATE_STYLE, Grid, rows_text, seconds
 
-    from .render import rows_text, seconds, styled
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("started", "run", "status", "attempt", "duration", "rows", "error"):
-        table.add_column(col, justify="right" if col in ("rows", "attempt") else "left")
+    partitioned = any(r.partition is not None for r in records)
+    columns = ("started", "run", "partition") if partitioned else ("started", "run")
+    grid = Grid(
+        (*columns, "status", "attempt", "duration", "rows", "error"), right=("attempt", "rows")
+    )
     for r in records:
-        table.add_row(
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)),
-            r.run_id,
-            styled(r.status),
+        cells = [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)), r.run_id]
+        if partitioned:
+            cells.append(r.partition or "-")
+        grid.add_row(
+            *cells,
+            (r.status.replace("_", " "), STATE_STYLE.get(r.status, "white")),
             str(r.attempt),
             seconds(r.duration),
             rows_text(r.row_count),
-            escape((r.error or "").strip().splitlines()[0]) if r.error else "",
+            (r.error or "").strip().splitlines()[0] if r.error else "",
         )
-    return table
+    return grid
 
 
 def runs_table(runs: list[RunRecord]) -> Table:

@@ -31,6 +31,16 @@ NO_TIME = 0  # the index of every partition of an asset without a time dimension
 KEY_SEP = "|"  # between the time key and static keys in a partition key
 
 
+def grain_of_signature(signature: str | None) -> str | None:
+    """The time grain a layout :attr:`PartitionsDef.signature` names, if any.
+
+    >>> grain_of_signature("order_date/day;region"), grain_of_signature("-;region")
+    ('day', None)
+    """
+    time = (signature or "-").split(";", 1)[0]
+    return time.rsplit("/", 1)[1] if "/" in time else None
+
+
 def _as_datetime(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
