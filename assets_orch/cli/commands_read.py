@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import Context, cli, json_option, pass_ctx
+
+if TYPE_CHECKING:
+    from ..project import Project
+    from ..staleness import AssetStatus
 
 
 @cli.command()
@@ -144,10 +149,8 @@ def lineage(
 
     For a column, value edges (its value is computed from) and filter edges (they decide
     its rows) are drawn differently; see docs/column-lineage.md."""
-    from rich.markup import escape
-
-    from ..lineage_view import neighbourhood, render, text_tree, to_dot
-    from .render import out, print_json, styled
+    from ..lineage_view import neighbourhood, to_dot
+    from .render import deliver_lineage
 
     project = ctx.load()
     if "." in name and name not in project.graph:
@@ -159,46 +162,40 @@ def lineage(
     up = direction in (None, "upstream")
     down = direction in (None, "downstream")
     hood = neighbourhood(project.graph, focus, upstream=up, downstream=down, depth=depth)
-    if as_json or fmt == "json":
-        print_json(hood.to_json(statuses))
-        return
-    if fmt in ("dot", "svg", "png"):
-        dot = to_dot(hood, statuses)
-        data = dot.source.encode() if fmt == "dot" else render(dot, fmt)
-        if output is not None:
-            output.write_bytes(data)
-            out.print(f"wrote {escape(str(output))}")
-        elif fmt == "png":
-            raise click.UsageError("--format png needs -o FILE")
-        else:
-            click.echo(data.decode())
-        return
-    lines = [f"[bold]{escape(focus)}[/] {styled(statuses[focus].state)}"]
-    for direction_name in ("upstream", "downstream"):
-        rows = [
-            r
-            for r in text_tree(
-                project.graph, focus, statuses, upstream=up, downstream=down, depth=depth
-            )
-            if r[1] == direction_name
-        ]
-        if (direction_name == "upstream" and not up) or (
-            direction_name == "downstream" and not down
-        ):
-            continue
-        lines.append(f"  [bold]{direction_name}[/]" + ("" if rows else " (none)"))
-        for level, _, label, state in rows:
-            pad = "    " * level
-            tag = "" if state == "source" else " " + styled(state)
-            style = "bright_blue" if state == "source" else ""
-            text = f"[{style}]{escape(label)}[/]" if style else escape(label)
-            lines.append(f"  {pad}{text}{tag}")
-    text = "\n".join(lines)
-    if output is not None:
-        from rich.console import Console
 
-        with output.open("w", encoding="utf-8") as fh:
-            Console(file=fh, no_color=True, width=200).print(text)
-        out.print(f"wrote {escape(str(output))}")
-    else:
-        out.print(text)
+    deliver_lineage(
+        fmt,
+        output,
+        as_json=as_json,
+        json_value=lambda: hood.to_json(statuses),
+        dot=lambda: to_dot(hood, statuses),
+        text=lambda: _lineage_tree(project, focus, statuses, up, down, depth),
+    )
+
+
+def _lineage_tree(
+    project: Project,
+    focus: str,
+    statuses: dict[str, AssetStatus],
+    up: bool,
+    down: bool,
+    depth: int | None,
+) -> str:
+    """The text tree of ``assets lineage NAME``, as rich markup."""
+    from rich.markup import escape
+
+    from ..lineage_view import text_tree
+    from .render import styled
+
+    rows = text_tree(project.graph, focus, statuses, upstream=up, downstream=down, depth=depth)
+    lines = [f"[bold]{escape(focus)}[/] {styled(statuses[focus].state)}"]
+    for direction, wanted in (("upstream", up), ("downstream", down)):
+        if not wanted:
+            continue
+        mine = [r for r in rows if r[1] == direction]
+        lines.append(f"  [bold]{direction}[/]" + ("" if mine else " (none)"))
+        for level, _, label, state in mine:
+            tag = "" if state == "source" else " " + styled(state)
+            text = f"[bright_blue]{escape(label)}[/]" if state == "source" else escape(label)
+            lines.append(f"  {'    ' * level}{text}{tag}")
+    return "\n".join(lines)

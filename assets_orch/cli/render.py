@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
@@ -83,9 +84,80 @@ def styled(state: str) -> str:
     return f"[{style}]{escape(state.replace('_', ' '))}[/]"
 
 
+def json_text(value: Any) -> str:
+    """JSON as commands print it: indented, sorted keys for stable output."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str) + "\n"
+
+
 def print_json(value: Any) -> None:
-    """JSON to stdout, plain (no colours), sorted keys for stable output."""
-    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+    """JSON to stdout, plain (no colours)."""
+    sys.stdout.write(json_text(value))
+
+
+def plain_text(markup: str) -> str:
+    """Rich markup as the plain text a file should hold: no colours, never wrapped."""
+    import io
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=UNBOUNDED, no_color=True, highlight=False).print(markup)
+    return buffer.getvalue()
+
+
+def write_output(path: Path, data: bytes | str) -> None:
+    """Write a command's ``-o FILE`` and say so; a file that cannot be written is an
+    error naming it and what to do, not a traceback."""
+    from ..errors import AssetsError
+
+    try:
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    except OSError as e:
+        folder = path.parent
+        if not folder.exists():
+            hint = f"the folder {folder} does not exist: create it first, or choose another"
+        elif not folder.is_dir():
+            hint = f"{folder} is a file, not a folder: choose another path"
+        else:
+            hint = "choose a file in a folder you can write to"
+        raise AssetsError(f"cannot write {path}: {e.strerror}", hint=hint) from e
+    out.print(f"wrote {escape(str(path))}")
+
+
+def deliver_lineage(
+    fmt: str,
+    output: Path | None,
+    *,
+    as_json: bool,
+    json_value: Callable[[], Any],
+    dot: Callable[[], Any],
+    text: Callable[[], str],
+) -> None:
+    """Print a lineage, or write it to ``output`` (-o FILE), as JSON, DOT, SVG, PNG or a
+    text tree (rich markup). The callables build only the form asked for."""
+    if fmt == "png" and output is None and not as_json:
+        import click
+
+        raise click.UsageError("--format png needs -o FILE")
+    if as_json or fmt == "json":
+        value = json_value()
+        write_output(output, json_text(value)) if output is not None else print_json(value)
+        return
+    if fmt in ("dot", "svg", "png"):
+        from ..lineage_view import render
+
+        source = dot()
+        data = source.source.encode() if fmt == "dot" else render(source, fmt)
+        if output is not None:
+            write_output(output, data)
+        else:
+            import click
+
+            click.echo(data.decode())
+        return
+    markup = text()
+    if output is not None:
+        write_output(output, plain_text(markup))
+    else:
+        out.print(markup, soft_wrap=True)
 
 
 def ago(timestamp: float | None, now: float | None = None) -> str:
