@@ -209,9 +209,35 @@ def load_config(root: Path) -> ProjectConfig:
         line = getattr(e, "lineno", None)
         raise ConfigError(f"invalid TOML: {e}", path=CONFIG_FILE, line=line) from e
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
     except ValidationError as e:
         raise _config_error(e, text) from e
+    _check_dialect(config.dialect, text)
+    return config
+
+
+def _check_dialect(name: str, text: str) -> None:
+    """A dialect sqlglot does not know is an error in assets.toml, not in the first model
+    that happens to be parsed with it."""
+    if name == "duckdb":
+        return  # the default: no need to load sqlglot to know it
+    from .errors import SqlError
+    from .sql.parse import get_dialect, known_dialects
+
+    try:
+        get_dialect(name)
+    except SqlError as e:
+        import difflib
+
+        close = difflib.get_close_matches(name, known_dialects(), n=1)
+        raise ConfigError(
+            f"unknown SQL dialect '{name}'",
+            path=CONFIG_FILE,
+            line=_line_of(text, "dialect"),
+            hint=(f"did you mean '{close[0]}'? " if close else "")
+            + "use one of: "
+            + ", ".join(known_dialects()),
+        ) from e
 
 
 def _config_error(error: ValidationError, text: str) -> ConfigError:

@@ -109,6 +109,20 @@ def test_bad_config_key(tmp_path: Path) -> None:
     assert "did you mean 'warehouse'" in result.output
 
 
+def test_unknown_dialect_is_reported_against_assets_toml(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {"models/a.sql": "select 1 as x", "models/b.sql": "-- dialect: snowflake\nselect 2 as y"},
+        config='name = "t"\n\ndialect = "duckdbx"\n',
+    )
+    result = Cli(root)("status", expect=2)
+    assert result.output.startswith("error: assets.toml:3: unknown SQL dialect 'duckdbx'\n")
+    assert "did you mean 'duckdb'? use one of: " in result.output
+    assert "snowflake" in result.output and "models/" not in result.output
+    (root / "assets.toml").write_text('name = "t"\ndialect = "postgres"\n')
+    assert Cli(root).json("status")[0]["state"] == "missing"
+
+
 def test_bad_metadata_key(tmp_path: Path) -> None:
     root = write_project(
         tmp_path / "p",
