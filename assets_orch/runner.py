@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .discovery import nothing_found
 from .errors import SelectionError
 from .execution import Engine, plan_statuses
 from .lock import WriterLock
@@ -236,6 +237,8 @@ def _plan(
     run_id: str,
 ) -> Plan:
     """Assets (and partition batches) the run will consider."""
+    if not project.specs:
+        raise nothing_found(project.config)
     statuses = judgement.statuses
     retry = _retry_set(project, retry_failed) if retry_failed is not None else None
     chosen = project.graph.select(selection)

@@ -123,6 +123,43 @@ def test_unknown_dialect_is_reported_against_assets_toml(tmp_path: Path) -> None
     assert Cli(root).json("status")[0]["state"] == "missing"
 
 
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('model_paths = ["modles"]', "'modles' in model_paths does not exist"),
+        ('python_paths = ["assets", "pipelines"]', "'pipelines' in python_paths does not exist"),
+        ('python_paths = ["models/a.sql"]', "'models/a.sql' in python_paths is not a folder"),
+    ],
+    ids=["typo", "missing", "a-file"],
+)
+def test_a_configured_folder_that_is_not_there_is_an_error(
+    tmp_path: Path, config: str, message: str
+) -> None:
+    root = write_project(
+        tmp_path / "p", {"models/a.sql": "select 1 as x"}, config=f'name = "t"\n{config}\n'
+    )
+    result = Cli(root)("status", expect=2)
+    assert result.output.startswith(f"error: assets.toml:2: {message}\n")
+    if "modles" in config:
+        assert "did you mean 'models'?" in result.output
+
+
+def test_default_folders_may_be_absent_but_an_empty_project_says_so(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", {}, config='name = "t"\npython_paths = ["assets"]\n')
+    cli = Cli(root)
+    for command in ("status", "list"):
+        text = cli(command).output
+        assert text.startswith("no assets found in models/ or assets/\n  hint: add a .sql file")
+    assert cli.json("status") == []
+    for args in (("materialize",), ("materialize", "--dry-run"), ("materialize", "--json")):
+        result = cli(*args, expect=2)
+        assert "error: no assets found in models/ or assets/" in result.output
+        assert "every selected asset is fresh" not in result.output
+    (root / "models").mkdir()
+    (root / "models/a.sql").write_text("select 1 as x")  # no assets/ folder: that is fine
+    assert cli.json("materialize")["status"] == "success"
+
+
 def test_bad_metadata_key(tmp_path: Path) -> None:
     root = write_project(
         tmp_path / "p",

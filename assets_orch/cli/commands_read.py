@@ -39,6 +39,9 @@ def list_(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
     from .render import Grid, out, print_json
 
     project = ctx.load()
+    if not project.specs and not selection and not as_json:
+        _print_nothing_found(project)
+        return
     chosen = project.graph.order(project.graph.select(selection))
     specs = [project.graph.specs[n] for n in chosen]
     if as_json:
@@ -68,6 +71,9 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
     from .render import out, print_json, status_counts, status_grid
 
     project = ctx.load()
+    if not project.specs and not selection and not as_json:
+        _print_nothing_found(project)
+        return
     judgement = project.judge()
     statuses = judgement.statuses
     names = project.graph.order(project.graph.select(selection))
@@ -105,6 +111,17 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
         for name in shown:
             out.print(f"  {name}: {partition_counts(parts[name])}")
     out.print(f"\n{len(chosen)} asset(s): {status_counts(chosen) or 'none'}")
+
+
+def _print_nothing_found(project: Project) -> None:
+    from rich.markup import escape
+
+    from ..discovery import nothing_found
+    from .render import out
+
+    error = nothing_found(project.config)
+    out.print(escape(error.message))
+    out.print(f"  hint: {escape(error.hint or '')}", soft_wrap=True)
 
 
 def _status_json(project: object, st: object) -> dict[str, object]:
