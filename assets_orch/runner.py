@@ -86,12 +86,9 @@ def select_plan(
 def _retry_set(project: Project, run_id: str) -> dict[str, set[str]]:
     """Assets of run ``run_id`` ("" for the last) to retry, with the partition keys."""
     catalog = project.catalog
-    run = catalog.run(run_id) if run_id else next(iter(catalog.runs(1)), None)
+    run = catalog.find_run(run_id) if run_id else next(iter(catalog.runs(1)), None)
     if run is None:
-        raise SelectionError(
-            f"no run to retry{' matching ' + repr(run_id) if run_id else ''}",
-            hint="see 'assets runs'",
-        )
+        raise SelectionError("no run to retry yet", hint="see 'assets runs'")
     last: dict[tuple[str, str | None], str] = {}
     for mat in catalog.materializations_of_run(run.run_id):
         last[(mat.asset, mat.partition)] = mat.status

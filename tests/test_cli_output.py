@@ -73,3 +73,19 @@ def test_runs_show_folds_only_partitions_that_are_next_to_each_other() -> None:
         "monthly[2024-03-05]",
         "monthly[2024-04..2024-05] (2 partitions)",
     ]
+
+
+def test_an_ambiguous_run_id_prefix_names_the_runs_it_matches(tmp_path: Path) -> None:
+    from conftest import Cli
+
+    root = write_project(tmp_path / "p", {"models/a.sql": "select 1 as x"})
+    cli = Cli(root)
+    ids = [cli.json("materialize")["run_id"] for _ in range(7)]
+    common = ids[0][:4]  # the year: every run starts with it
+    assert all(i.startswith(common) for i in ids)
+    for args in (("runs", "show", common), ("retry", common)):
+        result = cli(*args, expect=2)
+        assert f"error: run id '{common}' is ambiguous: 7 runs start with it (" in result.output
+        assert ", ".join(reversed(ids[2:])) + " and 2 more)" in result.output
+    assert "no run id starts with 'zz'" in cli("runs", "show", "zz", expect=2).output
+    assert cli.json("runs", "show", ids[3][:-1])["run_id"] == ids[3]

@@ -76,15 +76,12 @@ def runs_show(ctx: Context, run_id: str, verbose: bool, as_json: bool) -> None:
 
     from ..catalog import Catalog
     from ..config import STATE_DIR
-    from ..errors import AssetsError
     from ..records import FAILURE_STATUSES
     from .render import STATE_STYLE, Grid, out, print_json, rows_text, seconds, styled
     from .run_rows import attempt_rows
 
     catalog = Catalog(ctx.root() / STATE_DIR / "catalog.sqlite")
-    run = catalog.run(run_id)
-    if run is None:
-        raise AssetsError(f"no run matches '{run_id}'", hint="see 'assets runs'")
+    run = catalog.find_run(run_id)
     mats = catalog.materializations_of_run(run.run_id)
     if as_json:
         print_json({**run.to_json(), "materializations": [m.to_json() for m in mats]})
