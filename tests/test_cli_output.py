@@ -89,3 +89,26 @@ def test_an_ambiguous_run_id_prefix_names_the_runs_it_matches(tmp_path: Path) ->
         assert ", ".join(reversed(ids[2:])) + " and 2 more)" in result.output
     assert "no run id starts with 'zz'" in cli("runs", "show", "zz", expect=2).output
     assert cli.json("runs", "show", ids[3][:-1])["run_id"] == ids[3]
+
+
+def test_lineage_with_both_direction_flags_shows_both_directions(tmp_path: Path) -> None:
+    from conftest import Cli
+
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/a.sql": "select 1 as x",
+            "models/b.sql": "select x from a",
+            "models/c.sql": "select x from b",
+        },
+    )
+    cli = Cli(root)
+    cli("materialize")
+    for target in ("b", "b.x"):
+        default = cli.json("lineage", target)
+        assert cli.json("lineage", target, "--upstream", "--downstream") == default
+        assert cli.json("lineage", target, "--downstream", "--upstream") == default
+        both = cli("lineage", target, "--upstream", "--downstream").output
+        assert "upstream" in both and "downstream" in both and "a" in both and "c" in both
+        up = cli("lineage", target, "--upstream").output
+        assert "downstream" not in up and "c" not in up.replace("upstream", "")

@@ -134,8 +134,10 @@ def _status_json(project: object, st: object) -> dict[str, object]:
 
 @cli.command()
 @click.argument("name")
-@click.option("--upstream", "direction", flag_value="upstream", help="Only upstream.")
-@click.option("--downstream", "direction", flag_value="downstream", help="Only downstream.")
+@click.option(
+    "--upstream", is_flag=True, help="Only upstream (with --downstream: both, as without)."
+)
+@click.option("--downstream", is_flag=True, help="Only downstream (with --upstream: both).")
 @click.option("--depth", type=click.IntRange(min=1), help="At most this many hops.")
 @click.option(
     "--format",
@@ -156,7 +158,8 @@ def _status_json(project: object, st: object) -> dict[str, object]:
 def lineage(
     ctx: Context,
     name: str,
-    direction: str | None,
+    upstream: bool,
+    downstream: bool,
     depth: int | None,
     fmt: str,
     output: Path | None,
@@ -169,6 +172,9 @@ def lineage(
     from ..lineage_view import neighbourhood, to_dot
     from .render import deliver_lineage
 
+    # One flag narrows to its direction; both together mean both, like neither.
+    direction = "upstream" if upstream and not downstream else None
+    direction = "downstream" if downstream and not upstream else direction
     project = ctx.load()
     if "." in name and name not in project.graph:
         from .commands_columns import show_column_lineage
