@@ -86,20 +86,21 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
                 row["partitions"] = parts[str(row["name"])].counts()
         print_json(rows)
         return
-    if not project.warehouse_view.tables and project.warehouse_view.tables is not None:
-        pass
+    from rich.markup import escape
+
     if project.warehouse_view.tables is None:
         out.print(
             "[yellow]note:[/] the warehouse is busy (a run is going on); "
             "table presence is taken from the catalog"
         )
     for note in judgement.probe_notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {escape(note)}")
+    if only_stale and not chosen:
+        out.print(f"nothing stale: all {len(names)} asset(s) are fresh")
+        return
     status_grid(chosen).print()
     noted = [(st.name, note) for st in chosen if st.name not in parts for note in st.notes]
     if noted:  # e.g. "non-breaking: stg_orders added columns x" (docs/column-lineage.md)
-        from rich.markup import escape
-
         out.print("")
         for name, note in noted:
             out.print(f"{escape(name)}: {escape(note)}", soft_wrap=True)
