@@ -65,8 +65,21 @@ def test_python_failure_is_isolated(tmp_path: Path) -> None:
     assert "ValueError: bad input: no rows for 2024-01-01" in text
     assert "second line" not in text
     status_rows = {s["name"]: s for s in cli.json("status")}
-    assert status_rows["boom"]["state"] == "missing"
-    assert "last run failed" in status_rows["boom"]["reasons"]
+    # Never built and its only build failed: failed (not missing), in status and HTML.
+    assert status_rows["boom"]["state"] == "failed"
+    assert status_rows["boom"]["reasons"] == ["missing: never materialized", "last run failed"]
+    assert status_rows["after_boom"]["state"] == "missing"  # skipped, never tried
+    rows = [line.split()[:2] for line in cli("status").output.splitlines()]
+    assert ["boom", "failed"] in rows and ["after_boom", "missing"] in rows
+    site = root / "site"
+    cli("catalog", "export", str(site))
+    from test_html_export import index_rows, parse
+
+    states = {r["name"]: r["state"] for r in index_rows(site)}
+    assert states["boom"] == "failed" and states["after_boom"] == "missing"
+    page = parse(site / "assets" / "boom.html")
+    _, attrs = page.by_id("asset-state") or ("", {})
+    assert "state-failed" in attrs.get("class", "")
     assert status_rows["independent"]["state"] == "fresh"
 
 
