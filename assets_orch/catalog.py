@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CatalogError
+from .errors import CatalogError, SelectionError
 
 if TYPE_CHECKING:
     from .checks import CheckResult
@@ -262,12 +262,35 @@ class Catalog:
 
     def run(self, run_id: str) -> RunRecord | None:
         """One run by id (a unique prefix is enough), or None."""
+        found = self._runs_with_prefix(run_id, 2)
+        return found[0] if len(found) == 1 else None
+
+    def find_run(self, prefix: str) -> RunRecord:
+        """The run whose id starts with ``prefix``; a SelectionError that says so when
+        none does, or when several do (naming a few)."""
+        found = self._runs_with_prefix(prefix, 6)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise SelectionError(f"no run id starts with '{prefix}'", hint="see 'assets runs'")
+        (total,) = self._read(
+            "SELECT count(*) FROM runs WHERE substr(run_id, 1, ?) = ?", (len(prefix), prefix)
+        )[0]
+        shown = ", ".join(r.run_id for r in found[:5])
+        more = f" and {total - 5} more" if total > 5 else ""
+        raise SelectionError(
+            f"run id '{prefix}' is ambiguous: {total} runs start with it ({shown}{more})",
+            hint="give more of the run id; see 'assets runs'",
+        )
+
+    def _runs_with_prefix(self, prefix: str, limit: int) -> list[RunRecord]:
+        # substr, not LIKE: '_' and '%' in what was typed are not wildcards.
         rows = self._read(
             "SELECT run_id, trigger, selection, status, started_at, ended_at, pid, counts, "
-            "message FROM runs WHERE run_id LIKE ? ORDER BY started_at DESC LIMIT 2",
-            (run_id + "%",),
+            "message FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY started_at DESC LIMIT ?",
+            (len(prefix), prefix, limit),
         )
-        return _run_from_row(rows[0]) if len(rows) == 1 else None
+        return [_run_from_row(r) for r in rows]
 
     def unfinished_runs(self) -> list[RunRecord]:
         """Runs still marked running (live, or left behind by a dead process)."""

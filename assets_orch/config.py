@@ -209,9 +209,63 @@ def load_config(root: Path) -> ProjectConfig:
         line = getattr(e, "lineno", None)
         raise ConfigError(f"invalid TOML: {e}", path=CONFIG_FILE, line=line) from e
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
     except ValidationError as e:
         raise _config_error(e, text) from e
+    _check_dialect(config.dialect, text)
+    _check_folders(config, root, text)
+    return config
+
+
+def _check_folders(config: ProjectConfig, root: Path, text: str) -> None:
+    """Each folder of ``model_paths`` and ``python_paths`` must exist, except a default
+    one (``models``, ``assets``): a project may well have no Python assets."""
+    defaults = ProjectConfig()
+    for key, folders, default in (
+        ("model_paths", config.model_paths, defaults.model_paths),
+        ("python_paths", config.python_paths, defaults.python_paths),
+    ):
+        for folder in folders:
+            path = root / folder
+            if path.is_dir() or (folder in default and not path.exists()):
+                continue
+            problem = "is not a folder" if path.exists() else "does not exist"
+            import difflib
+
+            here = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
+            close = difflib.get_close_matches(folder, here, n=1)
+            raise ConfigError(
+                f"'{folder}' in {key} {problem}",
+                path=CONFIG_FILE,
+                line=_line_of(text, key),
+                hint=(f"did you mean '{close[0]}'? " if close else "")
+                + f"create the folder or remove it from {key} (folders are relative to "
+                "the folder of assets.toml)",
+            )
+
+
+def _check_dialect(name: str, text: str) -> None:
+    """A dialect sqlglot does not know is an error in assets.toml, not in the first model
+    that happens to be parsed with it."""
+    if name == "duckdb":
+        return  # the default: no need to load sqlglot to know it
+    from .errors import SqlError
+    from .sql.parse import get_dialect, known_dialects
+
+    try:
+        get_dialect(name)
+    except SqlError as e:
+        import difflib
+
+        close = difflib.get_close_matches(name, known_dialects(), n=1)
+        raise ConfigError(
+            f"unknown SQL dialect '{name}'",
+            path=CONFIG_FILE,
+            line=_line_of(text, "dialect"),
+            hint=(f"did you mean '{close[0]}'? " if close else "")
+            + "use one of: "
+            + ", ".join(known_dialects()),
+        ) from e
 
 
 def _config_error(error: ValidationError, text: str) -> ConfigError:

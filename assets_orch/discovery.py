@@ -31,6 +31,23 @@ class _RawSql:
     tables: tuple[TableRef, ...]
 
 
+def nothing_found(config: ProjectConfig) -> DiscoveryError:
+    """The error for a project without a single asset, naming where they were sought.
+
+    >>> nothing_found(ProjectConfig()).message
+    'no assets found in models/ or assets/'
+    """
+    folders = [f"{f}/" for f in (*config.model_paths, *config.python_paths)]
+    where = " or ".join(folders) if folders else "no folder (both are empty)"
+    sql = f" under {config.model_paths[0]}/" if config.model_paths else ""
+    python = f" under {config.python_paths[0]}/" if config.python_paths else ""
+    return DiscoveryError(
+        f"no assets found in {where}",
+        hint=f"add a .sql file (one SELECT){sql} or an @asset function{python}; the folders "
+        "are model_paths and python_paths in assets.toml",
+    )
+
+
 def iter_files(root: Path, folders: Iterable[str], suffix: str) -> list[Path]:
     """Files with ``suffix`` under each folder, sorted, skipping hidden directories."""
     found: list[str] = []

@@ -94,6 +94,13 @@ class WarehouseError(AssetsError):
     exit_code = 1
 
 
+class RunCancelledError(AssetsError):
+    """A run was cancelled (Ctrl-C, SIGTERM); what finished is kept. Exit 130, as for
+    any interrupted command."""
+
+    exit_code = 130
+
+
 class CatalogError(AssetsError):
     """The catalog store cannot be opened or is inconsistent."""
 

@@ -63,6 +63,7 @@ class MaterializationRecord:
             "source_versions": self.source_versions,
             "data_version": self.data_version,
             "error": self.error,
+            "traceback": self.traceback,
         }
 
 

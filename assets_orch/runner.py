@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .discovery import nothing_found
 from .errors import SelectionError
 from .execution import Engine, plan_statuses
 from .lock import WriterLock
@@ -85,12 +86,9 @@ def select_plan(
 def _retry_set(project: Project, run_id: str) -> dict[str, set[str]]:
     """Assets of run ``run_id`` ("" for the last) to retry, with the partition keys."""
     catalog = project.catalog
-    run = catalog.run(run_id) if run_id else next(iter(catalog.runs(1)), None)
+    run = catalog.find_run(run_id) if run_id else next(iter(catalog.runs(1)), None)
     if run is None:
-        raise SelectionError(
-            f"no run to retry{' matching ' + repr(run_id) if run_id else ''}",
-            hint="see 'assets runs'",
-        )
+        raise SelectionError("no run to retry yet", hint="see 'assets runs'")
     last: dict[tuple[str, str | None], str] = {}
     for mat in catalog.materializations_of_run(run.run_id):
         last[(mat.asset, mat.partition)] = mat.status
@@ -238,6 +236,8 @@ def _plan(
     run_id: str,
 ) -> Plan:
     """Assets (and partition batches) the run will consider."""
+    if not project.specs:
+        raise nothing_found(project.config)
     statuses = judgement.statuses
     retry = _retry_set(project, retry_failed) if retry_failed is not None else None
     chosen = project.graph.select(selection)
@@ -252,6 +252,18 @@ def _plan(
                 hint="see 'assets partitions NAME' for an asset's partitions",
             )
         request_filter.check_dims(picked)
+        if not any(
+            request_filter.selects_any(d, parts[n].first, parts[n].last) for n, d in picked.items()
+        ):
+            spans = ", ".join(
+                f"{n} ({d.describe_span(parts[n].first, parts[n].last)})"
+                for n, d in sorted(picked.items())
+            )
+            name = next(iter(picked)) if len(picked) == 1 else "NAME"
+            raise SelectionError(
+                f"{request_filter.describe()} selects no partition of {spans}",
+                hint=f"pick partitions inside that range; see 'assets partitions {name}'",
+            )
     names = project.graph.order(plan_statuses(statuses, chosen, stale_only=options.stale_only))
     request = PlanRequest(
         filter=request_filter,

@@ -220,9 +220,11 @@ def apply_column_verdicts(
 
 
 def _state(reasons: list[Reason]) -> str:
+    # A failed last attempt wins over a missing table: an asset whose only build failed
+    # is failed (as a partition is), not merely missing.
     kinds = {r.kind for r in reasons}
-    if MISSING_R in kinds:
-        return MISSING
     if LAST_FAILED in kinds:
         return FAILED
+    if MISSING_R in kinds:
+        return MISSING
     return STALE if reasons else FRESH

@@ -32,10 +32,21 @@ def init_project(dest: Path) -> Path:
     >>> (d / "assets.toml").is_file()
     True
     """
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+    hint = "choose a new directory name; init never overwrites files"
+    if dest.exists() and not dest.is_dir():
+        raise ConfigError(f"{dest} is a file, not a directory", hint=hint)
+    if dest.is_dir() and any(dest.iterdir()):
+        raise ConfigError(f"{dest} already exists and is not empty", hint=hint)
+    blocking = next((p for p in dest.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ConfigError(f"cannot create {dest}: {blocking} is a file, not a directory", hint=hint)
+    source = template_dir()
+    try:
+        shutil.copytree(source, dest, ignore=_IGNORE, dirs_exist_ok=True)
+    except (OSError, shutil.Error) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise ConfigError(
-            f"{dest} already exists and is not empty",
-            hint="choose a new directory name; init never overwrites files",
-        )
-    shutil.copytree(template_dir(), dest, ignore=_IGNORE, dirs_exist_ok=True)
+            f"cannot create the project in {dest}: {reason}",
+            hint="choose a directory you can write to",
+        ) from e
     return dest

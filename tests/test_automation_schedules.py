@@ -98,8 +98,17 @@ def test_cli_daemon_once_with_now(tmp_path: Path) -> None:
     result = Cli(root)("daemon", "--once", "--now", six.isoformat())
     assert "schedule morning: due" in result.output
     assert "run schedule:morning: success" in result.output
+    run_id = Catalog(root / ".assets/catalog.sqlite").runs()[0].run_id
+    summary = result.output.splitlines()[-1]
+    assert summary.endswith(f"decision(s), 1 run(s): {run_id} success") and " tick " in summary
     again = Cli(root)("daemon", "--once", "--now", (six + timedelta(minutes=1)).isoformat())
-    assert "schedule" not in again.output
+    assert "schedule morning" not in again.output
+    # A tick with nothing to do says so in one line, instead of printing nothing.
+    [line] = again.output.splitlines()
+    assert line.endswith(
+        "nothing to do (no schedule due, no sensor fired, nothing overdue or late)"
+    )
+    assert Cli(root)("daemon", "--once", "--json").output == ""  # JSON lines: decisions only
     assert len(Catalog(root / ".assets/catalog.sqlite").runs()) == 1
 
 

@@ -49,6 +49,8 @@ def built_shop(shop: Path) -> Cli:
 def test_materialize_all_then_nothing(built_shop: Cli, shop: Path) -> None:
     again = built_shop.json("materialize", "--stale")
     assert again["assets"] == [] and again["run_id"] is None
+    assert built_shop("status", "--stale").output == "nothing stale: all 15 asset(s) are fresh\n"
+    assert built_shop("status", "--stale", "tag:marts").output.startswith("nothing stale: all ")
     assert all(s["state"] == "fresh" for s in built_shop.json("status"))
     con = duckdb.connect(str(shop / "warehouse.duckdb"), read_only=True)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -108,6 +109,57 @@ def test_bad_config_key(tmp_path: Path) -> None:
     assert "did you mean 'warehouse'" in result.output
 
 
+def test_unknown_dialect_is_reported_against_assets_toml(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {"models/a.sql": "select 1 as x", "models/b.sql": "-- dialect: snowflake\nselect 2 as y"},
+        config='name = "t"\n\ndialect = "duckdbx"\n',
+    )
+    result = Cli(root)("status", expect=2)
+    assert result.output.startswith("error: assets.toml:3: unknown SQL dialect 'duckdbx'\n")
+    assert "did you mean 'duckdb'? use one of: " in result.output
+    assert "snowflake" in result.output and "models/" not in result.output
+    (root / "assets.toml").write_text('name = "t"\ndialect = "postgres"\n')
+    assert Cli(root).json("status")[0]["state"] == "missing"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('model_paths = ["modles"]', "'modles' in model_paths does not exist"),
+        ('python_paths = ["assets", "pipelines"]', "'pipelines' in python_paths does not exist"),
+        ('python_paths = ["models/a.sql"]', "'models/a.sql' in python_paths is not a folder"),
+    ],
+    ids=["typo", "missing", "a-file"],
+)
+def test_a_configured_folder_that_is_not_there_is_an_error(
+    tmp_path: Path, config: str, message: str
+) -> None:
+    root = write_project(
+        tmp_path / "p", {"models/a.sql": "select 1 as x"}, config=f'name = "t"\n{config}\n'
+    )
+    result = Cli(root)("status", expect=2)
+    assert result.output.startswith(f"error: assets.toml:2: {message}\n")
+    if "modles" in config:
+        assert "did you mean 'models'?" in result.output
+
+
+def test_default_folders_may_be_absent_but_an_empty_project_says_so(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", {}, config='name = "t"\npython_paths = ["assets"]\n')
+    cli = Cli(root)
+    for command in ("status", "list"):
+        text = cli(command).output
+        assert text.startswith("no assets found in models/ or assets/\n  hint: add a .sql file")
+    assert cli.json("status") == []
+    for args in (("materialize",), ("materialize", "--dry-run"), ("materialize", "--json")):
+        result = cli(*args, expect=2)
+        assert "error: no assets found in models/ or assets/" in result.output
+        assert "every selected asset is fresh" not in result.output
+    (root / "models").mkdir()
+    (root / "models/a.sql").write_text("select 1 as x")  # no assets/ folder: that is fine
+    assert cli.json("materialize")["status"] == "success"
+
+
 def test_bad_metadata_key(tmp_path: Path) -> None:
     root = write_project(
         tmp_path / "p",
@@ -177,3 +229,60 @@ def test_missing_dot_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     result = Cli(root)("lineage", "a", "--format", "svg", "-o", str(tmp_path / "a.svg"), expect=2)
     assert "Graphviz" in result.output and "apt-get install graphviz" in result.output
+
+
+@pytest.mark.parametrize(
+    ("fmt", "target"),
+    [("png", "a"), ("svg", "a"), ("text", "a"), ("json", "a"), ("text", "a.x"), ("dot", "a.x")],
+    ids=["png", "svg", "text", "json", "column-text", "column-dot"],
+)
+def test_lineage_output_that_cannot_be_written_is_a_clear_error(
+    tmp_path: Path, fmt: str, target: str
+) -> None:
+    root = write_project(tmp_path / "p", {"models/a.sql": "select 1 as x"})
+    cli = Cli(root)
+    cli("materialize")
+    (tmp_path / "afile").write_text("")
+    missing = tmp_path / "no" / "such" / "dir" / f"x.{fmt}"
+    result = cli("lineage", target, "--format", fmt, "-o", str(missing), expect=2)
+    assert f"error: cannot write {missing}: No such file or directory" in result.output
+    assert f"the folder {missing.parent} does not exist" in result.output
+    assert not missing.parent.exists()
+    under_a_file = tmp_path / "afile" / f"x.{fmt}"
+    result = cli("lineage", target, "--format", fmt, "-o", str(under_a_file), expect=2)
+    assert f"{tmp_path / 'afile'} is a file, not a folder" in result.output
+    written = tmp_path / f"ok.{fmt}"
+    assert f"wrote {written}" in cli("lineage", target, "--format", fmt, "-o", str(written)).output
+    assert written.stat().st_size > 0
+
+
+def test_lineage_json_and_text_go_to_the_output_file_whole(tmp_path: Path) -> None:
+    long = "a_" + "very_" * 40 + "long_name"  # its line in the tree is over 200 characters
+    root = write_project(
+        tmp_path / "p",
+        {f"models/{long}.sql": "select 1 as x", "models/b.sql": f"select * from {long}"},
+    )
+    cli = Cli(root)
+    out = tmp_path / "l.json"
+    cli("lineage", "b", "--format", "json", "-o", str(out))
+    assert json.loads(out.read_text())["focus"] == "b"
+    cli("lineage", "b", "-o", str(tmp_path / "l.txt"))
+    assert f"\n      {long} missing\n" in (tmp_path / "l.txt").read_text()  # not wrapped at 200
+
+
+def test_init_into_a_file_or_below_one_is_a_clear_error(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = run_assets("init", "afile", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "error: afile is a file, not a directory" in result.stderr
+    result = run_assets("init", "afile/x/shop", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "error: cannot create afile/x/shop: afile is a file, not a directory" in result.stderr
+    assert "Traceback" not in result.stderr and afile.read_text() == ""
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("keep")
+    result = run_assets("init", "full", cwd=tmp_path)
+    assert result.returncode == 2 and "full already exists and is not empty" in result.stderr
+    assert run_assets("init", "new/shop", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "new/shop/assets.toml").is_file()

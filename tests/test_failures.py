@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import Cli
@@ -64,8 +65,21 @@ def test_python_failure_is_isolated(tmp_path: Path) -> None:
     assert "ValueError: bad input: no rows for 2024-01-01" in text
     assert "second line" not in text
     status_rows = {s["name"]: s for s in cli.json("status")}
-    assert status_rows["boom"]["state"] == "missing"
-    assert "last run failed" in status_rows["boom"]["reasons"]
+    # Never built and its only build failed: failed (not missing), in status and HTML.
+    assert status_rows["boom"]["state"] == "failed"
+    assert status_rows["boom"]["reasons"] == ["missing: never materialized", "last run failed"]
+    assert status_rows["after_boom"]["state"] == "missing"  # skipped, never tried
+    rows = [line.split()[:2] for line in cli("status").output.splitlines()]
+    assert ["boom", "failed"] in rows and ["after_boom", "missing"] in rows
+    site = root / "site"
+    cli("catalog", "export", str(site))
+    from test_html_export import index_rows, parse
+
+    states = {r["name"]: r["state"] for r in index_rows(site)}
+    assert states["boom"] == "failed" and states["after_boom"] == "missing"
+    page = parse(site / "assets" / "boom.html")
+    _, attrs = page.by_id("asset-state") or ("", {})
+    assert "state-failed" in attrs.get("class", "")
     assert status_rows["independent"]["state"] == "fresh"
 
 
@@ -95,3 +109,36 @@ def test_sql_runtime_error_names_the_asset(tmp_path: Path) -> None:
     result = Cli(root)("materialize", expect=1)
     assert "bad_cast" in result.output and "Conversion Error" in result.output
     assert "Traceback" not in result.output
+
+
+def test_runs_show_prints_whole_errors_and_tracebacks_on_request(tmp_path: Path) -> None:
+    root = failing_project(tmp_path / "p")
+    # DuckDB's CSV sniffer puts what went wrong on the second line of its message.
+    (root / "data").mkdir()
+    (root / "data/bad.csv").write_text('a;b\n1;2\n"x;3\n4,5,6,7\n\x00\x01\n')
+    (root / "models/sniffed.sql").write_text(
+        "select * from read_csv('data/bad.csv', header=true, columns={'a': 'INT', 'b': 'INT'})"
+    )
+    cli = Cli(root)
+    run_id = json.loads(cli("materialize", "--json", expect=1).stdout)["run_id"]
+
+    text = cli("runs", "show", run_id).output
+    table, _, errors = text.partition("\nerrors\n")
+    assert "ValueError: bad input: no rows for 2024-01-01" in table
+    assert "second line" not in table  # the table keeps to first lines
+    assert "  boom (attempt 1, failed):\n" in errors
+    assert "    ValueError: bad input: no rows for 2024-01-01\n    second line\n" in errors
+    assert "  sniffed (attempt 1, failed):\n" in errors
+    assert "It was not possible to automatically detect the CSV parsing dialect" in errors
+    assert "Traceback" not in text and "1 Python traceback(s) not shown: add -v" in text
+
+    verbose = cli("runs", "show", run_id[:15], "-v").output
+    assert "Traceback (most recent call last):" in verbose and "in helper" in verbose
+
+    shown = cli.json("runs", "show", run_id)
+    by_asset = {m["asset"]: m for m in shown["materializations"]}
+    assert "in helper" in by_asset["boom"]["traceback"]
+    assert by_asset["boom"]["error"].endswith("second line")
+    assert by_asset["sniffed"]["traceback"] is None  # a DuckDB error: the message says it all
+    [attempt] = cli.json("history", "boom")
+    assert attempt["traceback"] == by_asset["boom"]["traceback"]

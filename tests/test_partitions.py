@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -130,6 +131,16 @@ def test_year_backfill_then_nothing_then_exactly_one_changed_day(tmp_path: Path)
     }
     weekly = cli.json("partitions", "orders_weekly")
     assert weekly["total"] == 52 and weekly["counts"]["fresh"] == 52
+    # runs show folds each asset's partitions into ranges; its JSON keeps them all.
+    shown = cli("runs", "show", result["run_id"]).output.splitlines()
+    labels = [line.split("  ")[0] for line in shown[2:]]
+    assert sorted(labels) == [
+        "orders_daily[2023-01-01..2023-12-31] (365 partitions)",
+        "orders_rollup[2023-01-01..2023-12-31] (365 partitions)",
+        "orders_total",
+        "orders_weekly[2023-01-02..2023-12-25] (52 partitions)",  # weeks, as the layout says
+    ]
+    assert len(cli.json("runs", "show", result["run_id"])["materializations"]) == 365 * 2 + 53
 
     again = cli.json("materialize", "--from", "2023-01-01", "--to", "2023-12-31", "--stale")
     assert again["assets"] == [] and again["run_id"] is None
@@ -190,6 +201,22 @@ def test_failed_partition_does_not_stop_the_backfill_and_retry_rebuilds_it(
     ranges = cli.json("partitions", "orders_daily", "--state", "failed")["ranges"]
     assert [(r["from"], r["to"]) for r in ranges] == [("2023-01-10", "2023-01-10")]
     assert "orders_daily: 365 partitions: 30 fresh, 334 missing, 1 failed" in cli("status").output
+    shown = cli("runs", "show", data["run_id"]).output
+    lines = shown.split("\nerrors\n")[0].splitlines()[2:]
+    assert sorted(re.split(r"\s{2,}", line)[:2] for line in lines) == [
+        ["orders_daily[2023-01-01..2023-01-09] (9 partitions)", "success"],
+        ["orders_daily[2023-01-10]", "failed"],
+        ["orders_daily[2023-01-11..2023-01-31] (21 partitions)", "success"],
+        ["orders_rollup[2023-01-01..2023-01-09] (9 partitions)", "success"],
+        ["orders_rollup[2023-01-10]", "skipped"],
+        ["orders_rollup[2023-01-11..2023-01-31] (21 partitions)", "success"],
+    ]
+    assert "  orders_daily[2023-01-10] (attempt 1, failed):\n    check row_count" in shown
+    history = cli("history", "orders_daily", "--limit", "100").output.splitlines()
+    assert history[0].split()[:3] == ["started", "run", "partition"]
+    assert [line.split()[3:5] for line in history[1:] if "2023-01-10" in line] == [
+        ["2023-01-10", "failed"]
+    ]
 
     (root / "data/orders.csv").write_text(orders_csv(31))  # the missing day arrived
     result = cli.json("materialize", "--retry-failed")
@@ -239,6 +266,26 @@ def test_partition_options_are_checked(tmp_path: Path) -> None:
     assert "no selected asset is partitioned by 'region'" in out.output
     out = cli("materialize", "orders_daily", "--from", "yesterday", expect=2)
     assert "is not a date" in out.output
+    # Options that select nothing are mistakes, not "nothing to do", with or without --json.
+    out = cli("materialize", "orders_daily", "--partition", "2024-03-05", "--json", expect=2)
+    assert out.stdout == ""
+    assert (
+        "--partition 2024-03-05 selects no partition of orders_daily (2023-01-01 .. 2023-12-31)"
+    ) in out.output
+    assert "see 'assets partitions orders_daily'" in out.output
+    out = cli("materialize", "orders_daily", "--from", "2022-01-01", "--to", "2022-12-31", expect=2)
+    assert "--from 2022-01-01 --to 2022-12-31 selects no partition of orders_daily" in out.output
+    out = cli("materialize", "orders_daily", "--from", "2023-03-10", "--to", "2023-03-01", expect=2)
+    assert "--from 2023-03-10 is after --to 2023-03-01" in out.output
+    assert "swap them: --from 2023-03-01 --to 2023-03-10" in out.output
+    out = cli("materialize", "orders_daily", "--partition", "2024-03-05", "--dry-run", expect=2)
+    assert "selects no partition" in out.output
+    # A range that overlaps the asset's builds the overlap.
+    plan = cli.json(
+        "materialize", "orders_daily", "--from", "2023-12-31", "--to", "2024-02-01", "--dry-run"
+    )
+    assert plan["assets"][0]["partitions"] == ["2023-12-31"]
+    assert Catalog(root / ".assets/catalog.sqlite").runs() == []  # nothing ran
     out = cli("partitions", "orders_total", expect=2)
     assert "is not partitioned" in out.output
 

@@ -124,3 +124,32 @@ def test_progress_lines_are_what_rich_prints(monkeypatch: pytest.MonkeyPatch) ->
     fast, slow = run(True), run(False)
     assert fast == slow
     assert "  ✓ [1/8] a  success  7,431 rows" in fast
+
+
+def test_progress_asks_the_console_its_size_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = []
+
+    class Counting(Console):
+        @property
+        def size(self):  # type: ignore[no-untyped-def,override]
+            asked.append(1)
+            return super().size
+
+    console = Counting(file=io.StringIO(), width=80, highlight=False, soft_wrap=False)
+    monkeypatch.setattr(render, "out", console)
+    progress = render.Progress(500)
+    for i in range(500):
+        o = AssetOutcome(f"a{i}", "success", 1, 0.0, 0.01, row_count=i)
+        progress(Event("finished", o.name, outcome=o))
+    progress.stop()
+    assert console.file.getvalue().count("\n") == 500  # type: ignore[attr-defined]
+    assert len(asked) <= 2  # not once per line (a few system calls each, on a terminal)
+
+
+def test_stdout_is_unbounded_when_piped() -> None:
+    piped = render._Stdout(file=io.StringIO(), highlight=False, soft_wrap=False)
+    grid = render.Grid(("asset", "why"))
+    grid.add_row("n" * 150, "upstream stale: " + "u" * 150)
+    grid.print(piped)
+    line = piped.file.getvalue().splitlines()[1]  # type: ignore[attr-defined]
+    assert line == "n" * 150 + "  upstream stale: " + "u" * 150

@@ -116,3 +116,4 @@ from . import commands_build, commands_catalog, commands_read  # noqa: E402,F401
 from . import commands_automation  # noqa: E402,F401 # isort: skip
 from . import commands_partitions  # noqa: E402,F401 # isort: skip
 from . import commands_columns  # noqa: E402,F401 # isort: skip
+from . import commands_runs  # noqa: E402,F401 # isort: skip

@@ -11,6 +11,7 @@ import click
 from . import Context, cli, json_option, pass_ctx
 
 if TYPE_CHECKING:
+    from ..automation.daemon import TickReport
     from ..automation.store import Decision
 
 
@@ -164,6 +165,8 @@ def daemon(
     if report is None:
         err.print("daemon stopped")
         return
+    if not as_json:
+        out.print(_tick_summary(report), soft_wrap=True)
     if report.error:
         raise AssetsError(report.error)
     bad = [r for r in report.runs if r.status != "success"]
@@ -185,6 +188,22 @@ _COLOURS = {
     "deferred": "yellow",
     "skipped": "yellow",
 }
+
+
+def _tick_summary(report: TickReport) -> str:
+    """One line on what a tick did, so that --once never ends in silence."""
+    from rich.markup import escape
+
+    stamp = datetime.fromtimestamp(report.now).strftime("%Y-%m-%d %H:%M:%S")
+    head = f"[bright_black]{stamp}[/] tick {report.tick_id}:"
+    if report.error:
+        return f"{head} [red]stopped by an error[/]"
+    if not report.decisions and not report.runs:
+        return f"{head} nothing to do (no schedule due, no sensor fired, nothing overdue or late)"
+    runs = ", ".join(f"{escape(r.run_id)} {r.status}" for r in report.runs)
+    return f"{head} {len(report.decisions)} decision(s), {len(report.runs)} run(s)" + (
+        f": {runs}" if runs else ""
+    )
 
 
 def _parse_time(text: str) -> float:

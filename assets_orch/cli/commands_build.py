@@ -51,7 +51,7 @@ def _run(
 ) -> None:
     from rich.markup import escape
 
-    from ..errors import RunFailedError
+    from ..errors import RunCancelledError, RunFailedError
     from ..outcomes import RunOptions
     from ..partitions.definition import PartitionFilter
     from ..runner import Plan, materialize
@@ -105,6 +105,8 @@ def _run(
         finally:
             if progress is not None:
                 progress.stop()
+    if result is None and cancel.is_set():
+        raise RunCancelledError("interrupted before anything was built")
     if dry_run:
         if as_json:
             print_json(plan.to_json())
@@ -136,7 +138,10 @@ def _run(
         run_summary(result)
     _send_alerts(ctx, result, trigger)
     if result.status == "cancelled":
-        raise RunFailedError(f"run {result.run_id} was cancelled; finished work is kept")
+        raise RunCancelledError(
+            f"run {result.run_id} was cancelled; finished work is kept",
+            hint="'assets materialize --retry-failed' builds what it did not",
+        )
     if not result.ok:
         raise RunFailedError(
             f"run {result.run_id} finished with failures",

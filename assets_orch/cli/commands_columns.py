@@ -165,8 +165,7 @@ def show_column_lineage(
 
     from ..column_graph import column_graph, text_rows, to_dot
     from ..column_lineage import ProjectColumns
-    from ..lineage_view import render
-    from .render import out, print_json
+    from .render import deliver_lineage
 
     asset, column = _split(project, target)
     lineage = ProjectColumns.for_project(project)
@@ -177,38 +176,27 @@ def show_column_lineage(
         graph = column_graph(lineage, asset, column, upstream=up, downstream=down, depth=depth)
     finally:
         lineage.close()
-    if as_json or fmt == "json":
-        print_json(graph.to_json())
-        return
-    if fmt in ("dot", "svg", "png"):
-        dot = to_dot(graph)
-        data = dot.source.encode() if fmt == "dot" else render(dot, fmt)
-        if output is not None:
-            output.write_bytes(data)
-            out.print(f"wrote {escape(str(output))}")
-        elif fmt == "png":
-            raise click.UsageError("--format png needs -o FILE")
-        else:
-            click.echo(data.decode())
-        return
-    lines = [f"[bold]{escape(asset)}.{escape(column)}[/]"]
-    for name, wanted in (("upstream", up), ("downstream", down)):
-        if not wanted:
-            continue
-        rows = text_rows(graph, name)
-        lines.append(f"  [bold]{name}[/]" + ("" if rows else " (none)"))
-        for level, label, edge, repeated in rows:
-            tag = "[bright_black]filter[/]" if edge == "filter" else "value"
-            more = " (see above)" if repeated else ""
-            lines.append(f"  {'    ' * level}{escape(label)}  {tag}{more}")
-    for name, reason in graph.gaps:
-        lines.append(f"  [yellow]unresolved {escape(name)}:[/] {escape(reason)}")
-    text = "\n".join(lines)
-    if output is not None:
-        from rich.console import Console
 
-        with output.open("w", encoding="utf-8") as fh:
-            Console(file=fh, no_color=True, width=200).print(text)
-        out.print(f"wrote {escape(str(output))}")
-    else:
-        out.print(text, soft_wrap=True)
+    def tree() -> str:
+        lines = [f"[bold]{escape(asset)}.{escape(column)}[/]"]
+        for name, wanted in (("upstream", up), ("downstream", down)):
+            if not wanted:
+                continue
+            rows = text_rows(graph, name)
+            lines.append(f"  [bold]{name}[/]" + ("" if rows else " (none)"))
+            for level, label, edge, repeated in rows:
+                tag = "[bright_black]filter[/]" if edge == "filter" else "value"
+                more = " (see above)" if repeated else ""
+                lines.append(f"  {'    ' * level}{escape(label)}  {tag}{more}")
+        for name, reason in graph.gaps:
+            lines.append(f"  [yellow]unresolved {escape(name)}:[/] {escape(reason)}")
+        return "\n".join(lines)
+
+    deliver_lineage(
+        fmt,
+        output,
+        as_json=as_json,
+        json_value=graph.to_json,
+        dot=lambda: to_dot(graph),
+        text=tree,
+    )

@@ -1,12 +1,17 @@
-"""Read commands: init, list, status, lineage, history, runs. They never take the lock."""
+"""Read commands: init, list, status, lineage. They never take the lock."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import Context, cli, json_option, pass_ctx
+
+if TYPE_CHECKING:
+    from ..project import Project
+    from ..staleness import AssetStatus
 
 
 @cli.command()
@@ -34,6 +39,9 @@ def list_(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
     from .render import Grid, out, print_json
 
     project = ctx.load()
+    if not project.specs and not selection and not as_json:
+        _print_nothing_found(project)
+        return
     chosen = project.graph.order(project.graph.select(selection))
     specs = [project.graph.specs[n] for n in chosen]
     if as_json:
@@ -63,6 +71,9 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
     from .render import out, print_json, status_counts, status_grid
 
     project = ctx.load()
+    if not project.specs and not selection and not as_json:
+        _print_nothing_found(project)
+        return
     judgement = project.judge()
     statuses = judgement.statuses
     names = project.graph.order(project.graph.select(selection))
@@ -75,20 +86,21 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
                 row["partitions"] = parts[str(row["name"])].counts()
         print_json(rows)
         return
-    if not project.warehouse_view.tables and project.warehouse_view.tables is not None:
-        pass
+    from rich.markup import escape
+
     if project.warehouse_view.tables is None:
         out.print(
             "[yellow]note:[/] the warehouse is busy (a run is going on); "
             "table presence is taken from the catalog"
         )
     for note in judgement.probe_notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {escape(note)}")
+    if only_stale and not chosen:
+        out.print(f"nothing stale: all {len(names)} asset(s) are fresh")
+        return
     status_grid(chosen).print()
     noted = [(st.name, note) for st in chosen if st.name not in parts for note in st.notes]
     if noted:  # e.g. "non-breaking: stg_orders added columns x" (docs/column-lineage.md)
-        from rich.markup import escape
-
         out.print("")
         for name, note in noted:
             out.print(f"{escape(name)}: {escape(note)}", soft_wrap=True)
@@ -102,6 +114,17 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
     out.print(f"\n{len(chosen)} asset(s): {status_counts(chosen) or 'none'}")
 
 
+def _print_nothing_found(project: Project) -> None:
+    from rich.markup import escape
+
+    from ..discovery import nothing_found
+    from .render import out
+
+    error = nothing_found(project.config)
+    out.print(escape(error.message))
+    out.print(f"  hint: {escape(error.hint or '')}", soft_wrap=True)
+
+
 def _status_json(project: object, st: object) -> dict[str, object]:
     data = st.to_json()  # type: ignore[attr-defined]
     spec = project.graph.specs[data["name"]]  # type: ignore[attr-defined]
@@ -112,8 +135,10 @@ def _status_json(project: object, st: object) -> dict[str, object]:
 
 @cli.command()
 @click.argument("name")
-@click.option("--upstream", "direction", flag_value="upstream", help="Only upstream.")
-@click.option("--downstream", "direction", flag_value="downstream", help="Only downstream.")
+@click.option(
+    "--upstream", is_flag=True, help="Only upstream (with --downstream: both, as without)."
+)
+@click.option("--downstream", is_flag=True, help="Only downstream (with --upstream: both).")
 @click.option("--depth", type=click.IntRange(min=1), help="At most this many hops.")
 @click.option(
     "--format",
@@ -134,7 +159,8 @@ def _status_json(project: object, st: object) -> dict[str, object]:
 def lineage(
     ctx: Context,
     name: str,
-    direction: str | None,
+    upstream: bool,
+    downstream: bool,
     depth: int | None,
     fmt: str,
     output: Path | None,
@@ -144,11 +170,12 @@ def lineage(
 
     For a column, value edges (its value is computed from) and filter edges (they decide
     its rows) are drawn differently; see docs/column-lineage.md."""
-    from rich.markup import escape
+    from ..lineage_view import neighbourhood, to_dot
+    from .render import deliver_lineage
 
-    from ..lineage_view import neighbourhood, render, text_tree, to_dot
-    from .render import out, print_json, styled
-
+    # One flag narrows to its direction; both together mean both, like neither.
+    direction = "upstream" if upstream and not downstream else None
+    direction = "downstream" if downstream and not upstream else direction
     project = ctx.load()
     if "." in name and name not in project.graph:
         from .commands_columns import show_column_lineage
@@ -159,132 +186,40 @@ def lineage(
     up = direction in (None, "upstream")
     down = direction in (None, "downstream")
     hood = neighbourhood(project.graph, focus, upstream=up, downstream=down, depth=depth)
-    if as_json or fmt == "json":
-        print_json(hood.to_json(statuses))
-        return
-    if fmt in ("dot", "svg", "png"):
-        dot = to_dot(hood, statuses)
-        data = dot.source.encode() if fmt == "dot" else render(dot, fmt)
-        if output is not None:
-            output.write_bytes(data)
-            out.print(f"wrote {escape(str(output))}")
-        elif fmt == "png":
-            raise click.UsageError("--format png needs -o FILE")
-        else:
-            click.echo(data.decode())
-        return
-    lines = [f"[bold]{escape(focus)}[/] {styled(statuses[focus].state)}"]
-    for direction_name in ("upstream", "downstream"):
-        rows = [
-            r
-            for r in text_tree(
-                project.graph, focus, statuses, upstream=up, downstream=down, depth=depth
-            )
-            if r[1] == direction_name
-        ]
-        if (direction_name == "upstream" and not up) or (
-            direction_name == "downstream" and not down
-        ):
-            continue
-        lines.append(f"  [bold]{direction_name}[/]" + ("" if rows else " (none)"))
-        for level, _, label, state in rows:
-            pad = "    " * level
-            tag = "" if state == "source" else " " + styled(state)
-            style = "bright_blue" if state == "source" else ""
-            text = f"[{style}]{escape(label)}[/]" if style else escape(label)
-            lines.append(f"  {pad}{text}{tag}")
-    text = "\n".join(lines)
-    if output is not None:
-        from rich.console import Console
 
-        with output.open("w", encoding="utf-8") as fh:
-            Console(file=fh, no_color=True, width=200).print(text)
-        out.print(f"wrote {escape(str(output))}")
-    else:
-        out.print(text)
-
-
-@cli.command()
-@click.argument("name")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
-@json_option
-@pass_ctx
-def history(ctx: Context, name: str, limit: int, as_json: bool) -> None:
-    """Show the materializations of asset NAME, newest first."""
-    from .render import history_table, out, print_json
-
-    project = ctx.load(check_tables=False)
-    focus = project.graph.resolve(name)
-    records = project.catalog.history(focus, limit)
-    if as_json:
-        print_json([r.to_json() for r in records])
-        return
-    if not records:
-        out.print(f"{focus} has never been materialized")
-        return
-    out.print(history_table(records))
-
-
-@cli.group(invoke_without_command=True)
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
-@json_option
-@click.pass_context
-def runs(click_ctx: click.Context, limit: int, as_json: bool) -> None:
-    """List recent runs (id, trigger, start, duration, counts by status)."""
-    if click_ctx.invoked_subcommand is not None:
-        return
-    from ..catalog import Catalog
-    from ..config import STATE_DIR
-    from .render import out, print_json, runs_table
-
-    root = click_ctx.obj.root()
-    records = Catalog(root / STATE_DIR / "catalog.sqlite").runs(limit)
-    if as_json:
-        print_json([r.to_json() for r in records])
-        return
-    if not records:
-        out.print("no runs yet: try 'assets materialize'")
-        return
-    out.print(runs_table(records))
-
-
-@runs.command("show")
-@click.argument("run_id")
-@json_option
-@pass_ctx
-def runs_show(ctx: Context, run_id: str, as_json: bool) -> None:
-    """Show the assets of run RUN_ID (a unique prefix is enough)."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from ..catalog import Catalog
-    from ..config import STATE_DIR
-    from ..errors import AssetsError
-    from .render import out, print_json, rows_text, seconds, styled
-
-    catalog = Catalog(ctx.root() / STATE_DIR / "catalog.sqlite")
-    run = catalog.run(run_id)
-    if run is None:
-        raise AssetsError(f"no run matches '{run_id}'", hint="see 'assets runs'")
-    mats = catalog.materializations_of_run(run.run_id)
-    if as_json:
-        print_json({**run.to_json(), "materializations": [m.to_json() for m in mats]})
-        return
-    out.print(
-        f"run [bold]{run.run_id}[/] {styled(run.status)} trigger {escape(run.trigger)} "
-        f"selection '{escape(run.selection)}' duration {seconds(run.duration)}"
+    deliver_lineage(
+        fmt,
+        output,
+        as_json=as_json,
+        json_value=lambda: hood.to_json(statuses),
+        dot=lambda: to_dot(hood, statuses),
+        text=lambda: _lineage_tree(project, focus, statuses, up, down, depth),
     )
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("asset", "status", "attempt", "duration", "rows", "error"):
-        table.add_column(col)
-    for m in mats:
-        first = (m.error or "").strip().splitlines()[:1]
-        table.add_row(
-            escape(m.asset if m.partition is None else f"{m.asset}[{m.partition}]"),
-            styled(m.status),
-            str(m.attempt),
-            seconds(m.duration),
-            rows_text(m.row_count),
-            escape(first[0][:100]) if first else "",
-        )
-    out.print(table)
+
+
+def _lineage_tree(
+    project: Project,
+    focus: str,
+    statuses: dict[str, AssetStatus],
+    up: bool,
+    down: bool,
+    depth: int | None,
+) -> str:
+    """The text tree of ``assets lineage NAME``, as rich markup."""
+    from rich.markup import escape
+
+    from ..lineage_view import text_tree
+    from .render import styled
+
+    rows = text_tree(project.graph, focus, statuses, upstream=up, downstream=down, depth=depth)
+    lines = [f"[bold]{escape(focus)}[/] {styled(statuses[focus].state)}"]
+    for direction, wanted in (("upstream", up), ("downstream", down)):
+        if not wanted:
+            continue
+        mine = [r for r in rows if r[1] == direction]
+        lines.append(f"  [bold]{direction}[/]" + ("" if mine else " (none)"))
+        for level, _, label, state in mine:
+            tag = "" if state == "source" else " " + styled(state)
+            text = f"[bright_blue]{escape(label)}[/]" if state == "source" else escape(label)
+            lines.append(f"  {'    ' * level}{text}{tag}")
+    return "\n".join(lines)

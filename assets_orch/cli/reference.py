@@ -20,6 +20,9 @@ Generated from `assets --help` by `python -m assets_orch.cli.reference > docs/cl
 Exit codes: `0` success, `1` a run failed (or a blocking check, or the writer lock is
 held), `2` a project or usage error (bad SQL, config, selection), `3` an internal error,
 `130` interrupted.
+
+Output that is not a terminal (a pipe, a file) is never cut or wrapped to a width:
+names, run ids and reasons are printed whole, whatever `$COLUMNS` says.
 """
 
 

@@ -5,21 +5,52 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
     from ..outcomes import Event, RunResult
-    from ..records import MaterializationRecord, RunRecord
     from ..staleness import AssetStatus
 
-out = Console(highlight=False, soft_wrap=False)
+# Columns of output that is not a terminal: nothing is ever cut or wrapped to a width.
+UNBOUNDED = 1 << 30
+
+
+class _Stdout(Console):
+    """The terminal's width on a terminal; unbounded when stdout is a pipe or a file.
+
+    Rich takes 80 columns when it cannot ask a terminal (or $COLUMNS), and cuts table
+    cells to fit: ``assets list | grep`` would see ``int_order_items_pric…``. Piped,
+    every name, id and reason is written whole (even with FORCE_COLOR).
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if _is_tty(self.file):
+            return super().size
+        return ConsoleDimensions(UNBOUNDED, 25)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+def _is_tty(file: object) -> bool:
+    isatty = getattr(file, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed
+        return False
+
+
+out = _Stdout(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 STATE_STYLE = {
@@ -53,9 +84,80 @@ def styled(state: str) -> str:
     return f"[{style}]{escape(state.replace('_', ' '))}[/]"
 
 
+def json_text(value: Any) -> str:
+    """JSON as commands print it: indented, sorted keys for stable output."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str) + "\n"
+
+
 def print_json(value: Any) -> None:
-    """JSON to stdout, plain (no colours), sorted keys for stable output."""
-    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+    """JSON to stdout, plain (no colours)."""
+    sys.stdout.write(json_text(value))
+
+
+def plain_text(markup: str) -> str:
+    """Rich markup as the plain text a file should hold: no colours, never wrapped."""
+    import io
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=UNBOUNDED, no_color=True, highlight=False).print(markup)
+    return buffer.getvalue()
+
+
+def write_output(path: Path, data: bytes | str) -> None:
+    """Write a command's ``-o FILE`` and say so; a file that cannot be written is an
+    error naming it and what to do, not a traceback."""
+    from ..errors import AssetsError
+
+    try:
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    except OSError as e:
+        folder = path.parent
+        if not folder.exists():
+            hint = f"the folder {folder} does not exist: create it first, or choose another"
+        elif not folder.is_dir():
+            hint = f"{folder} is a file, not a folder: choose another path"
+        else:
+            hint = "choose a file in a folder you can write to"
+        raise AssetsError(f"cannot write {path}: {e.strerror}", hint=hint) from e
+    out.print(f"wrote {escape(str(path))}")
+
+
+def deliver_lineage(
+    fmt: str,
+    output: Path | None,
+    *,
+    as_json: bool,
+    json_value: Callable[[], Any],
+    dot: Callable[[], Any],
+    text: Callable[[], str],
+) -> None:
+    """Print a lineage, or write it to ``output`` (-o FILE), as JSON, DOT, SVG, PNG or a
+    text tree (rich markup). The callables build only the form asked for."""
+    if fmt == "png" and output is None and not as_json:
+        import click
+
+        raise click.UsageError("--format png needs -o FILE")
+    if as_json or fmt == "json":
+        value = json_value()
+        write_output(output, json_text(value)) if output is not None else print_json(value)
+        return
+    if fmt in ("dot", "svg", "png"):
+        from ..lineage_view import render
+
+        source = dot()
+        data = source.source.encode() if fmt == "dot" else render(source, fmt)
+        if output is not None:
+            write_output(output, data)
+        else:
+            import click
+
+            click.echo(data.decode())
+        return
+    markup = text()
+    if output is not None:
+        write_output(output, plain_text(markup))
+    else:
+        out.print(markup, soft_wrap=True)
 
 
 def ago(timestamp: float | None, now: float | None = None) -> str:
@@ -204,6 +306,8 @@ class Progress:
         # fits the width; writing them directly saves ~0.7 ms per asset on the thread that
         # schedules the next builds.
         self._plain = out.color_system is None and not out.is_terminal
+        # Asking the console its width costs system calls: once per run, not per line.
+        self._width = out.width
 
     def __call__(self, event: Event) -> None:
         if event.kind == "started":
@@ -239,9 +343,13 @@ class Progress:
             detail.append((seconds(o.duration), None))
         if o.attempts > 1:
             detail.append((f"attempt {o.attempts}", None))
-        warn = [c for c in o.checks if c.status != "passed"]
-        if warn:
-            detail.append((f"{len(warn)} check warning(s)", "yellow"))
+        # A failed check of severity error blocked the data; one of severity warn did not.
+        blocking = sum(1 for c in o.checks if c.blocking)
+        warned = sum(1 for c in o.checks if c.status != "passed" and not c.blocking)
+        if blocking:
+            detail.append((f"{blocking} check(s) failed", "red"))
+        if warned:
+            detail.append((f"{warned} check warning(s)", "yellow"))
         for item in detail:
             parts += [("  ", None), item]
         if o.skipped_because:
@@ -252,7 +360,7 @@ class Progress:
 
     def _print(self, parts: list[tuple[str, str | None]]) -> None:
         plain = "".join(text for text, _ in parts)
-        if self._plain and plain.isprintable() and cell_len(plain) <= out.width:
+        if self._plain and plain.isprintable() and cell_len(plain) <= self._width:
             out.file.write(plain + "\n")
             out.file.flush()
             return
@@ -285,37 +393,3 @@ def run_summary(result: RunResult) -> None:
     not_started = [o.name for o in result.outcomes.values() if o.status == "not_started"]
     if not_started:
         out.print(f"  [bright_black]· not started[/]: {escape(', '.join(not_started))}")
-
-
-def history_table(records: list[MaterializationRecord]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("started", "run", "status", "attempt", "duration", "rows", "error"):
-        table.add_column(col, justify="right" if col in ("rows", "attempt") else "left")
-    for r in records:
-        table.add_row(
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)),
-            r.run_id,
-            styled(r.status),
-            str(r.attempt),
-            seconds(r.duration),
-            rows_text(r.row_count),
-            escape((r.error or "").strip().splitlines()[0][:80]) if r.error else "",
-        )
-    return table
-
-
-def runs_table(runs: list[RunRecord]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("run", "trigger", "started", "duration", "status", "assets"):
-        table.add_column(col)
-    for r in runs:
-        counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(r.counts.items()))
-        table.add_row(
-            r.run_id,
-            escape(r.trigger),
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at)),
-            seconds(r.duration),
-            styled(r.status),
-            escape(counts),
-        )
-    return table

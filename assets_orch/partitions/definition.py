@@ -31,6 +31,16 @@ NO_TIME = 0  # the index of every partition of an asset without a time dimension
 KEY_SEP = "|"  # between the time key and static keys in a partition key
 
 
+def grain_of_signature(signature: str | None) -> str | None:
+    """The time grain a layout :attr:`PartitionsDef.signature` names, if any.
+
+    >>> grain_of_signature("order_date/day;region"), grain_of_signature("-;region")
+    ('day', None)
+    """
+    time = (signature or "-").split(";", 1)[0]
+    return time.rsplit("/", 1)[1] if "/" in time else None
+
+
 def _as_datetime(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
@@ -235,6 +245,17 @@ class PartitionsDef:
             index = self.time.index_of(parts.pop(0))
         return self.parse_static_label(KEY_SEP.join(parts)), index
 
+    def describe_span(self, first: int, last: int) -> str:
+        """What partitions there are: ``2024-01-01 .. 2024-12-31; region: eu, us``."""
+        parts = []
+        if self.time is not None:
+            if first <= last:
+                parts.append(f"{self.time.key(first)} .. {self.time.key(last)}")
+            else:
+                parts.append(f"none complete yet, from {self.time.key(self.time.start)}")
+        parts += [f"{name}: {', '.join(values)}" for name, values in self.static]
+        return "; ".join(parts)
+
     def params_for(self, static: tuple[str, ...], first: int, last: int) -> dict[str, Any]:
         """Query parameters for partitions ``first..last`` of static key ``static``."""
         values: dict[str, Any] = {}
@@ -276,7 +297,23 @@ class PartitionFilter:
                     parse_moment(text)
                 except ValueError as e:
                     raise SelectionError(str(e)) from None
+        if time_from is not None and time_to is not None:
+            if parse_moment(time_from) > parse_moment(time_to):
+                raise SelectionError(
+                    f"--from {time_from} is after --to {time_to}: that selects no partition",
+                    hint=f"swap them: --from {time_to} --to {time_from}",
+                )
         return cls(tuple(times), tuple(static), time_from, time_to)
+
+    def describe(self) -> str:
+        """The options as they were typed: ``--partition 2024-03-05 --from 2024-01-01``."""
+        words = [f"--partition {t}" for t in self.times]
+        words += [f"--partition {name}={value}" for name, value in self.static]
+        if self.time_from is not None:
+            words.append(f"--from {self.time_from}")
+        if self.time_to is not None:
+            words.append(f"--to {self.time_to}")
+        return " ".join(words)
 
     @property
     def is_empty(self) -> bool:
@@ -303,6 +340,17 @@ class PartitionFilter:
             return [(lo, hi)] if lo <= hi else []
         picked = sorted({time.index_of(t) for t in self.times})
         return [(i, i) for i in picked if lo <= i <= hi]
+
+    def selects_any(self, definition: PartitionsDef, first: int, last: int) -> bool:
+        """True when the filter keeps at least one of the partitions ``first..last``.
+
+        Time options select nothing of an asset without a time dimension.
+        """
+        if not any(self.keeps_static(definition, v) for v in definition.static_keys()):
+            return False
+        if definition.time is None:
+            return not (self.times or self.time_from or self.time_to)
+        return bool(self.time_ranges(definition.time, first, last))
 
     def keeps_static(self, definition: PartitionsDef, values: tuple[str, ...]) -> bool:
         wanted: dict[str, set[str]] = {}
