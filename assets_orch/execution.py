@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import queue
 import random
+import sys
 import threading
 import time
 import traceback
@@ -48,7 +49,7 @@ from .records import (
 )
 from .staleness import UPSTREAM_CHANGED, AssetStatus, asset_reasons
 from .units import ReadyQueue, Unit, WorkPlan
-from .warehouse import BuildCancelled, ChecksFailed
+from .warehouse import BuildCancelled, ChecksFailed, at_file_lines
 from .workers import WorkerPool
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from .staleness import WarehouseView
     from .warehouse import Warehouse
 
+SWITCH_INTERVAL = 0.0002  # seconds; see run_plan
 TIMEOUT_GRACE = 2.0  # seconds a timed-out asset gets to roll back before it is abandoned
 _TRACKER_LOCK = threading.Lock()
 
@@ -143,6 +145,11 @@ class Engine:
         )
         outcomes: dict[str, AssetOutcome] = {}
         status = FAILED  # if the coordinator itself fails
+        switch = sys.getswitchinterval()
+        # Threads take the GIL back after every DuckDB call; while the column recorder
+        # computes lineage, a waiting thread gets it after at most this interval (5 ms by
+        # default: up to several ms lost between two builds).
+        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             self._schedule(run_id, plan, outcomes)
             status = self._run_status(outcomes)
@@ -150,6 +157,7 @@ class Engine:
             self._cancel_all(run_id, outcomes)
             status = CANCELLED
         finally:
+            sys.setswitchinterval(switch)
             self._finish_columns(cancelled=status == CANCELLED)
             self._close_cursors()
             self._workers.close()
@@ -573,7 +581,8 @@ class Engine:
         if isinstance(error, ChecksFailed | PartitionRowsError):
             return FAILED, str(error), None
         if isinstance(error, duckdb.Error):
-            return FAILED, f"{type(error).__name__}: {error}", None
+            message = f"{type(error).__name__}: {error}"
+            return FAILED, at_file_lines(message, task.spec), None
         return FAILED, f"{type(error).__name__}: {error}", traceback.format_exc()
 
     def _unit_records(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from .metadata import CheckSpec
+    from .specs import AssetSpec
 
 COMMENT_PREFIX = "assets_orch:"
 
@@ -298,6 +299,7 @@ class Warehouse:
         table = self.qualified(name)
         cur.execute("BEGIN TRANSACTION")
         try:
+            # Alone: DuckDB misplaces error positions in a call of several statements.
             cur.execute(create)
             columns = tuple((r[0], r[1]) for r in cur.execute(f"DESCRIBE {table}").fetchall())
             if kind == "TABLE":
@@ -310,14 +312,14 @@ class Warehouse:
             comment = COMMENT_PREFIX + json.dumps(
                 {"materialization": materialization_id, "data_version": data_version}
             )
-            cur.execute(f"COMMENT ON {kind} {table} IS {_literal(comment)}")
             if not may_commit():
                 raise BuildCancelled("abandoned before commit")
-            cur.execute("COMMIT")
+            # One call: every call is a round trip through the interpreter lock.
+            cur.execute(f"COMMENT ON {kind} {table} IS {_literal(comment)};\nCOMMIT")
         except BaseException:
             try:
                 cur.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - interrupted cursors may refuse; DuckDB rolls back
+            except Exception:  # noqa: BLE001 - no transaction, or an interrupted cursor
                 pass
             raise
         return BuildResult(row_count, columns, data_version, tuple(results))
@@ -368,6 +370,44 @@ def run_checks(
         except duckdb.Error as e:
             results.append(CheckResult(check, "error", 0, [], str(e).splitlines()[0]))
     return results
+
+
+_DUCKDB_LINE = re.compile(r"^LINE (\d+): ")
+
+
+def at_file_lines(message: str, spec: AssetSpec) -> str:
+    r"""DuckDB's ``LINE n:`` in an error, counted in the statement that wraps the query
+    (one ``CREATE ... AS`` line first), as ``path:line:`` of the asset file, with the
+    caret below kept under the same character. Unchanged when the query that ran is not
+    the file's own text (another dialect, transpiled) or is a Python asset.
+
+    >>> from types import SimpleNamespace as S
+    >>> spec = S(kind="sql", path="m.sql", sql="select\n  b\nfrom t",
+    ...          source_text="-- description: x\nselect\n  b\nfrom t")
+    >>> print(at_file_lines("Binder Error: no b\n\nLINE 3:   b\n          ^", spec))
+    Binder Error: no b
+    <BLANKLINE>
+    m.sql:3:   b
+               ^
+    """
+    text, sql = spec.source_text, spec.sql
+    if spec.kind != "sql" or not text or not sql or "LINE " not in message:
+        return message
+    start = text.find(sql)
+    if start < 0:
+        return message
+    first = text.count("\n", 0, start) + 1
+    lines = message.split("\n")
+    for i, line in enumerate(lines):
+        found = _DUCKDB_LINE.match(line)
+        if found is None or int(found.group(1)) < 2:
+            continue
+        prefix = f"{spec.path}:{first + int(found.group(1)) - 2}: "
+        lines[i] = prefix + line[found.end() :]
+        shift = len(prefix) - found.end()
+        if i + 1 < len(lines) and lines[i + 1].strip() == "^":
+            lines[i + 1] = " " * max(0, len(lines[i + 1]) - 1 + shift) + "^"
+    return "\n".join(lines)
 
 
 def _as_registrable(value: Any, name: str) -> Any:

@@ -142,3 +142,25 @@ def test_runs_show_prints_whole_errors_and_tracebacks_on_request(tmp_path: Path)
     assert by_asset["sniffed"]["traceback"] is None  # a DuckDB error: the message says it all
     [attempt] = cli.json("history", "boom")
     assert attempt["traceback"] == by_asset["boom"]["traceback"]
+
+
+def test_a_sql_error_points_at_the_line_of_the_asset_file(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/bad.sql": """
+            -- description: reads a column that is not there
+            select
+              range as id,
+              amount
+            from range(3)
+            """
+        },
+    )
+    cli = Cli(root)
+    cli("materialize", expect=1)
+    [run] = cli.json("runs")
+    error = cli.json("runs", "show", run["run_id"])["materializations"][0]["error"]
+    lines = error.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("models/bad.sql:4: "))
+    assert lines[at + 1].index("^") == lines[at].index("amount")
