@@ -373,6 +373,7 @@ def run_checks(
 
 
 _DUCKDB_LINE = re.compile(r"^LINE (\d+): ")
+_CARET = re.compile(r"^( *)(\^+)\s*$")
 
 
 def at_file_lines(message: str, spec: AssetSpec) -> str:
@@ -405,8 +406,9 @@ def at_file_lines(message: str, spec: AssetSpec) -> str:
         prefix = f"{spec.path}:{first + int(found.group(1)) - 2}: "
         lines[i] = prefix + line[found.end() :]
         shift = len(prefix) - found.end()
-        if i + 1 < len(lines) and lines[i + 1].strip() == "^":
-            lines[i + 1] = " " * max(0, len(lines[i + 1]) - 1 + shift) + "^"
+        caret = _CARET.match(lines[i + 1]) if i + 1 < len(lines) else None
+        if caret is not None:
+            lines[i + 1] = " " * max(0, len(caret.group(1)) + shift) + caret.group(2)
     return "\n".join(lines)
 
 
