@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog
 from .config import STATE_DIR, ProjectConfig, find_project_root, load_config
 from .discovery import discover
-from .errors import WarehouseError
+from .errors import WarehouseBusyError
 from .graph import AssetGraph
 from .parse_cache import CACHE_FILE, ParseCache
 from .sources import observe
@@ -185,7 +185,7 @@ def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog)
             )
             try:
                 warehouse.connect()
-            except WarehouseError:
+            except WarehouseBusyError:
                 return  # held by a process outside our lock (a notebook): try later
             try:
                 reconcile(catalog, warehouse)
@@ -205,7 +205,9 @@ def _warehouse_state(
         warehouse = Warehouse(path, schema=config.schema_name, root=root)
         try:
             warehouse.connect(read_only=True)
-        except WarehouseError:
+        except WarehouseBusyError:
+            # A run (or another program) holds the file: the last writer's table list.
+            # Any other failure (not a DuckDB file, another version) is the user's to fix.
             saved = catalog.warehouse_tables()
             return WarehouseView(None), set(saved) if saved else None
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checks import SAMPLE_ROWS, CheckResult, failing_rows_sql, quote
-from .errors import WarehouseError
+from .errors import WarehouseBusyError, WarehouseError, WarehouseFileError
 
 if TYPE_CHECKING:
     import duckdb
@@ -66,6 +66,64 @@ def parse_comment(comment: str | None) -> str | None:
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")
+_LOCKED = ("could not set lock", "conflicting lock")
+# What DuckDB says about a file it cannot use, and what to tell the user.
+_FILE_PROBLEMS = (
+    ("not a valid duckdb database file", "is not a DuckDB database"),
+    ("version number", "was written by another version of DuckDB"),
+    ("serialized with", "was written by another version of DuckDB"),
+    ("corrupt", "is damaged"),
+    ("checksum", "is damaged"),
+    ("could not read enough bytes", "is damaged (truncated)"),
+    ("permission denied", "cannot be read (permission denied)"),
+    ("is a directory", "is a directory, not a DuckDB database file"),
+)
+_REPLACE = (
+    "restore the file from a backup, or move it away and run 'assets materialize' to build "
+    "a new warehouse ('warehouse' in assets.toml names the file)"
+)
+
+
+def open_error(path: Path, error: Exception) -> WarehouseError:
+    """The error to raise when DuckDB cannot open the warehouse file at ``path``.
+
+    Only a lock held by another process is "busy" (exit 1: wait and retry); anything
+    else is a problem with the file itself (exit 2: the user must act).
+
+    >>> e = open_error(Path("w.duckdb"), OSError('IO Error: The file "w.duckdb" exists, '
+    ...                "but it is not a valid DuckDB database file!"))
+    >>> type(e).__name__, e.message
+    ('WarehouseFileError', 'the warehouse w.duckdb is not a DuckDB database')
+    """
+    text = str(error).strip()
+    lower = text.lower()
+    if any(marker in lower for marker in _LOCKED):
+        pid = _LOCK_PID.search(text)
+        holder = f" (PID {pid.group(1)})" if pid else ""
+        return WarehouseBusyError(
+            f"the warehouse {path.name} is in use by another process{holder}",
+            path=str(path),
+            hint="wait for the other process to finish; DuckDB allows one writer at a time",
+        )
+    import duckdb
+
+    first = text.splitlines()[0] if text else type(error).__name__
+    problem = next((say for marker, say in _FILE_PROBLEMS if marker in lower), None)
+    if problem is None:
+        return WarehouseFileError(
+            f"cannot open the warehouse {path.name}: {first}", path=str(path), hint=_REPLACE
+        )
+    hint = _REPLACE
+    if "version" in problem:
+        hint = (
+            "open it with the DuckDB version that wrote it (EXPORT DATABASE, then IMPORT "
+            f"DATABASE here), or {_REPLACE}"
+        )
+    return WarehouseFileError(
+        f"the warehouse {path.name} {problem}",
+        path=str(path),
+        hint=f"{hint}; DuckDB {duckdb.__version__} said: {first}",
+    )
 
 
 class Warehouse:
@@ -85,7 +143,12 @@ class Warehouse:
     # ---- connection -------------------------------------------------------------------
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """Open the database (once); raises WarehouseError naming the holder if locked."""
+        """Open the database (once).
+
+        Raises :class:`WarehouseBusyError` naming the holder when another process has
+        the file, and :class:`WarehouseFileError` when the file cannot be a warehouse
+        (not a DuckDB database, another DuckDB version, damaged, unreadable).
+        """
         if self._con is not None:
             return self._con
         import duckdb
@@ -102,16 +165,8 @@ class Warehouse:
                     "autoload_known_extensions": True,
                 },
             )
-        except duckdb.IOException as e:
-            pid = _LOCK_PID.search(str(e))
-            holder = f" (PID {pid.group(1)})" if pid else ""
-            raise WarehouseError(
-                f"the warehouse {self.path.name} is in use by another process{holder}",
-                path=str(self.path),
-                hint="wait for the other process to finish; DuckDB allows one writer at a time",
-            ) from e
         except duckdb.Error as e:
-            raise WarehouseError(f"cannot open the warehouse: {e}", path=str(self.path)) from e
+            raise open_error(self.path, e) from e
         con.execute(f"SET file_search_path = {_literal(str(self.root))}")
         if not read_only and self.schema != "main":
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")

@@ -75,12 +75,10 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
                 row["partitions"] = parts[str(row["name"])].counts()
         print_json(rows)
         return
-    if not project.warehouse_view.tables and project.warehouse_view.tables is not None:
-        pass
     if project.warehouse_view.tables is None:
         out.print(
-            "[yellow]note:[/] the warehouse is busy (a run is going on); "
-            "table presence is taken from the catalog"
+            "[yellow]note:[/] the warehouse is in use by another process (a run, or a "
+            "program holding it open); table presence is taken from the catalog"
         )
     for note in judgement.probe_notes:
         out.print(f"[yellow]note:[/] {note}")
