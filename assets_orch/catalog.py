@@ -25,6 +25,7 @@ from .errors import CatalogError
 
 if TYPE_CHECKING:
     from .checks import CheckResult
+    from .sources import FileObservation, PreviousObservation
 
 from .records import (
     FAILURE_STATUSES,
@@ -34,9 +35,6 @@ from .records import (
     MaterializationRecord,
     RunRecord,
 )
-
-if TYPE_CHECKING:
-    from .checks import CheckResult
 
 SCHEMA_VERSION = 1
 
@@ -98,7 +96,11 @@ CREATE TABLE IF NOT EXISTS source_schemas (
 """
 
 # Columns added after the first release: (table, column, declaration), added on open.
-ADDED_COLUMNS = (("materializations", "partition", "TEXT"),)
+ADDED_COLUMNS = (
+    ("materializations", "partition", "TEXT"),
+    ("source_observations", "ctime_ns", "INTEGER"),
+    ("source_observations", "inode", "INTEGER"),
+)
 
 _MAT_COLUMNS = (
     "id, run_id, asset, attempt, status, started_at, ended_at, row_count, columns, "
@@ -503,26 +505,30 @@ class Catalog:
         rows = self._read("SELECT downstream, upstream, kind FROM lineage_edges ORDER BY 1, 2, 3")
         return [(str(d), str(u), str(k)) for d, u, k in rows]
 
-    def source_observations(self) -> dict[str, tuple[int, int, str, float | None]]:
-        """path -> (size, mtime_ns, content_hash, changed_at) as last observed."""
-        rows = self._read(
-            "SELECT path, size, mtime_ns, content_hash, changed_at FROM source_observations"
-        )
-        return {p: (s, m, h, ch) for p, s, m, h, ch in rows}
+    def source_observations(self) -> dict[str, PreviousObservation]:
+        """path -> the file's stat key, content hash and times, as last observed."""
+        from .sources import PreviousObservation
 
-    def save_source_observations(
-        self, observations: Iterable[tuple[str, int, int, str, float | None]]
-    ) -> None:
-        """Store (path, size, mtime_ns, content_hash, changed_at) per file."""
+        rows = self._read(
+            "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash, changed_at, "
+            "observed_at FROM source_observations"
+        )
+        out = {}
+        for path, size, mtime, ctime, inode, digest, changed_at, observed_at in rows:
+            key = (size, mtime, ctime, inode) if None not in (size, mtime, ctime, inode) else None
+            out[path] = PreviousObservation(key, digest, changed_at, observed_at)
+        return out
+
+    def save_source_observations(self, observations: Iterable[FileObservation]) -> None:
+        """Store each file's stat key, content hash and when its content last changed."""
         now = time.time()
-        items = [(p, s, m, h, now, ch) for p, s, m, h, ch in observations]
+        items = [(o.path, *o.key, o.content_hash, now, o.changed_at) for o in observations]
         if not items:
             return
         with self._write() as c:
             c.executemany(
-                "INSERT OR REPLACE INTO source_observations "
-                "(path, size, mtime_ns, content_hash, observed_at, changed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO source_observations (path, size, mtime_ns, ctime_ns, "
+                "inode, content_hash, observed_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 items,
             )
 

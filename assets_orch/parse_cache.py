@@ -6,20 +6,25 @@ cache keeps, per file, its text, the raw header (values, prose, key lines) and t
 :class:`~assets_orch.sql.SqlAnalysis`, keyed by
 
 - the file's content (a BLAKE2b digest of its bytes), confirmed without reading the
-  file when its ``(size, mtime_ns)`` are those seen last time;
+  file when its stat key (size, mtime, ctime and inode, see
+  :func:`~assets_orch.sources.stat_key`) is the one seen last time. The ctime is what
+  makes this safe: ``touch -r``, ``cp -p``, ``rsync -t``, ``tar x`` or ``git checkout``
+  can give an edited file its old size and mtime back, never its old ctime;
 - the effective SQL dialect of the file (the header's ``dialect:`` or the project's);
 - the versions of sqlglot and assets_orch, and :data:`CACHE_FORMAT`: any of them
   changing throws the whole cache away.
 
 The cache is one pickle file, ``.assets/parse_cache.pickle``, read once per load and
-written (atomically, only when something changed) once. It can never change a result:
-metadata is validated again from the cached raw header, a file whose bytes changed is
-parsed again, and a file that failed to parse is never cached, so its error is raised
-afresh. A missing, corrupted or outdated cache file is ignored.
+written (atomically, only when something changed) once. Metadata is validated again
+from the cached raw header, a file whose bytes changed is parsed again, and a file that
+failed to parse is never cached, so its error is raised afresh. A missing, corrupted or
+outdated cache file is ignored.
 
-Like git's index, a file modified within :data:`RACY_SECONDS` of the moment the cache
-was written is hashed even when its ``(size, mtime_ns)`` match: a write in the same
-timestamp tick could otherwise go unnoticed.
+Like git's index, a file modified within :data:`~assets_orch.sources.RACY_SECONDS` of
+the moment the cache was written is hashed even when its stat key matches: a write in
+the same timestamp tick could otherwise go unnoticed. What remains is what git accepts
+too: bytes changed with size, mtime, ctime and inode all restored (setting the system
+clock back, or writing to the disk under the file system).
 
 >>> import pathlib, tempfile
 >>> cache = ParseCache.open(pathlib.Path(tempfile.mkdtemp()) / "parse_cache.pickle")
@@ -38,12 +43,12 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .sources import StatKey, changed_since, stat_key
 from .sql.analysis import SqlAnalysis
 
 # Bump when the shape of an entry, or anything cached entries depend on, changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: entries keyed by the full stat key (ctime and inode added)
 CACHE_FILE = "parse_cache.pickle"
-RACY_SECONDS = 2.0
 
 
 def cache_key() -> tuple[Any, ...]:
@@ -78,8 +83,7 @@ class CachedHeader:
 class CachedFile:
     """One cached file version: its text, raw header and SQL analysis."""
 
-    size: int
-    mtime_ns: int
+    stat: StatKey  # size, mtime_ns, ctime_ns, inode when it was read
     digest: str
     dialect: str
     text: str
@@ -147,21 +151,20 @@ class ParseCache:
     def lookup(self, rel: str, file: Path) -> FileRead:
         """The file's text, and its cached entry when its bytes are the cached ones.
 
-        The file is not read when its ``(size, mtime_ns)`` match the entry and it was
-        not modified just before the cache was saved. Raises what reading raises.
+        The file is not read when its stat key matches the entry and it was not
+        modified just before the cache was saved. Raises what reading raises.
         """
         entry = self._old.get(rel)
         if entry is not None:
             stat = file.stat()
-            racy = stat.st_mtime_ns >= self._saved_ns - int(RACY_SECONDS * 1e9)
-            if stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns and not racy:
+            if stat_key(stat) == entry.stat and not changed_since(stat, self._saved_ns):
                 self._new[rel] = entry
                 self.hits += 1
                 return FileRead(entry.text, entry)
         text, digest, stat = read_text(file)
         if entry is not None and entry.digest == digest:
-            if (entry.size, entry.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-                entry = replace(entry, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+            if entry.stat != stat_key(stat):
+                entry = replace(entry, stat=stat_key(stat))
                 self.dirty = True
             self._new[rel] = entry
             self.hits += 1
@@ -176,8 +179,7 @@ class ParseCache:
         if read.digest is None or read.stat is None:
             return
         self._new[rel] = CachedFile(
-            size=read.stat.st_size,
-            mtime_ns=read.stat.st_mtime_ns,
+            stat=stat_key(read.stat),
             digest=read.digest,
             dialect=dialect,
             text=read.text,

@@ -121,9 +121,7 @@ class Project:
         previous = self.catalog.source_observations()
         versions, changed = observe(self.root, patterns, previous, now=now or time.time())
         if changed:
-            self.catalog.save_source_observations(
-                (o.path, o.size, o.mtime_ns, o.content_hash, o.changed_at) for o in changed
-            )
+            self.catalog.save_source_observations(changed)
         return versions
 
     def status(self, *, now: float | None = None) -> dict[str, AssetStatus]:
