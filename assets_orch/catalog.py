@@ -98,6 +98,7 @@ CREATE TABLE IF NOT EXISTS source_schemas (
 # Columns added after the first release: (table, column, declaration), added on open.
 ADDED_COLUMNS = (
     ("materializations", "partition", "TEXT"),
+    ("materializations", "warehouse_schema", "TEXT"),
     ("source_observations", "ctime_ns", "INTEGER"),
     ("source_observations", "inode", "INTEGER"),
 )
@@ -105,7 +106,7 @@ ADDED_COLUMNS = (
 _MAT_COLUMNS = (
     "id, run_id, asset, attempt, status, started_at, ended_at, row_count, columns, "
     "code_fingerprint, upstream_versions, source_versions, data_version, error, traceback, "
-    "partition"
+    "partition, warehouse_schema"
 )
 
 
@@ -127,6 +128,7 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         err,
         tb,
         partition,
+        schema,
     ) = tuple(row)
     # One JSON document for the three columns: a snapshot decodes thousands of rows.
     columns, upstream_versions, source_versions = json.loads(
@@ -149,6 +151,7 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         error=err,
         traceback=tb,
         partition=partition,
+        schema=schema,
     )
 
 
@@ -299,7 +302,7 @@ class Catalog:
     def _insert_one(cls, c: sqlite3.Connection, r: MaterializationRecord) -> None:
         c.execute(
             f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 r.id,
                 r.run_id,
@@ -317,6 +320,7 @@ class Catalog:
                 r.error,
                 r.traceback,
                 r.partition,
+                r.schema,
             ),
         )
         cls._update_state(c, r)
@@ -353,7 +357,7 @@ class Catalog:
         with self._write() as c:
             c.executemany(
                 f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, ?, NULL, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, ?, NULL, ?, ?)",
                 [
                     (
                         r.id,
@@ -366,6 +370,7 @@ class Catalog:
                         r.code_fingerprint,
                         r.error,
                         r.partition,
+                        r.schema,
                     )
                     for r in rows
                 ],
@@ -379,6 +384,20 @@ class Catalog:
             (run_id,),
         )
         return [_mat_from_row(r) for r in rows]
+
+    def materializations_by_id(self, ids: Iterable[str]) -> dict[str, MaterializationRecord]:
+        """Attempts by id (ids the catalog does not know are left out)."""
+        wanted = sorted(set(ids))
+        out: dict[str, MaterializationRecord] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._read(
+                f"SELECT {_MAT_COLUMNS} FROM materializations "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((r.id, r) for r in map(_mat_from_row, rows))
+        return out
 
     def running_materializations(self) -> list[MaterializationRecord]:
         rows = self._read(f"SELECT {_MAT_COLUMNS} FROM materializations WHERE status = 'running'")

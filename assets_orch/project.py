@@ -31,11 +31,12 @@ from .graph import AssetGraph
 from .parse_cache import CACHE_FILE, ParseCache
 from .sources import observe
 from .specs import AssetSpec
-from .staleness import AssetStatus, WarehouseView
+from .staleness import AssetStatus, WarehouseView, held_elsewhere, with_held_builds
 from .warehouse import Warehouse
 
 if TYPE_CHECKING:
     from .partitions.context import Judgement
+    from .records import CatalogSnapshot
 
 
 @dataclass
@@ -124,6 +125,17 @@ class Project:
             self.catalog.save_source_observations(changed)
         return versions
 
+    def snapshot(self) -> CatalogSnapshot:
+        """What the catalog knows of every asset's past, each asset judged by the build
+        its table holds (see :func:`~assets_orch.staleness.with_held_builds`)."""
+        snapshot = self.catalog.snapshot()
+        held = held_elsewhere(snapshot, self.warehouse_view)
+        if not held:
+            return snapshot
+        records = self.catalog.materializations_by_id(held.values())
+        found = {name: records[mid] for name, mid in held.items() if mid in records}
+        return with_held_builds(snapshot, found)
+
     def status(self, *, now: float | None = None) -> dict[str, AssetStatus]:
         """Every asset's state and staleness reasons, in lineage order."""
         return self.judge(now=now).statuses
@@ -197,9 +209,10 @@ def _warehouse_state(
     root: Path, config: ProjectConfig, catalog: Catalog, warehouse: Warehouse | None
 ) -> tuple[WarehouseView, set[str] | None]:
     path = (root / config.warehouse).resolve()
+    schema = config.schema_name
     if warehouse is None:
         if not path.exists():
-            return WarehouseView({}), set()
+            return WarehouseView({}, schema), set()
         warehouse = Warehouse(path, schema=config.schema_name, root=root)
         try:
             warehouse.connect(read_only=True)
@@ -207,9 +220,9 @@ def _warehouse_state(
             # A run (or another program) holds the file: the last writer's table list.
             # Any other failure (not a DuckDB file, another version) is the user's to fix.
             saved = catalog.warehouse_tables()
-            return WarehouseView(None), set(saved) if saved else None
+            return WarehouseView(None, schema), set(saved) if saved else None
         try:
-            return WarehouseView(warehouse.tables()), warehouse.table_names()
+            return WarehouseView(warehouse.tables(), schema), warehouse.table_names()
         finally:
             warehouse.close()
-    return WarehouseView(warehouse.tables()), warehouse.table_names()
+    return WarehouseView(warehouse.tables(), schema), warehouse.table_names()

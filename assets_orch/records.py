@@ -40,6 +40,7 @@ class MaterializationRecord:
     error: str | None = None
     traceback: str | None = None
     partition: str | None = None  # the partition key, for a partition of a partitioned asset
+    schema: str | None = None  # the warehouse schema it was written to (None: not recorded)
 
     @property
     def duration(self) -> float | None:
@@ -63,6 +64,7 @@ class MaterializationRecord:
             "source_versions": self.source_versions,
             "data_version": self.data_version,
             "error": self.error,
+            "schema": self.schema,
         }
 
 

@@ -138,6 +138,7 @@ class Warehouse:
         self.schema = schema
         self.root = root
         self.content_hash = content_hash
+        self.schema_exists = True  # known once connected: a reader finds it may not be
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # ---- connection -------------------------------------------------------------------
@@ -168,10 +169,21 @@ class Warehouse:
         except duckdb.Error as e:
             raise open_error(self.path, e) from e
         con.execute(f"SET file_search_path = {_literal(str(self.root))}")
-        if not read_only and self.schema != "main":
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
         if self.schema != "main":
-            con.execute(f"SET schema = {_literal(self.schema)}")
+            if not read_only:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
+                self.schema_exists = True
+            else:
+                # A reader does not create the schema: until the first build it does not
+                # exist, and every asset is missing (tables() finds nothing in it).
+                row = con.execute(
+                    "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ? "
+                    "AND database_name = current_database()",
+                    [self.schema],
+                ).fetchone()
+                self.schema_exists = bool(row and row[0])
+            if self.schema_exists:
+                con.execute(f"SET schema = {_literal(self.schema)}")
         self._con = con
         return con
 
