@@ -551,8 +551,27 @@ class Catalog:
                 items,
             )
 
+    def built_assets(self, names: Iterable[str]) -> dict[str, tuple[str, float | None, str | None]]:
+        """Of ``names`` (lower-cased), those the catalog recorded a successful build of:
+        lower name -> (asset name as recorded, end of its last success, its file when
+        the saved graph still lists it)."""
+        wanted = sorted({n.lower() for n in names})
+        out: dict[str, tuple[str, float | None, str | None]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._read(
+                "SELECT m.asset, max(m.ended_at), (SELECT a.path FROM assets a WHERE "
+                "a.name = m.asset) FROM materializations m WHERE m.status = 'success' "
+                f"AND lower(m.asset) IN ({marks}) GROUP BY m.asset ORDER BY 2",
+                chunk,
+            )
+            out.update((str(a).lower(), (str(a), ended, path)) for a, ended, path in rows)
+        return out
+
     def warehouse_tables(self) -> dict[str, str | None]:
-        """Tables seen in the warehouse at the last writer's start: name -> comment."""
+        """Tables of the project schema at the last writer's start and end: lower-cased
+        name -> COMMENT (a materialization id when saved by an older version)."""
         return {n: c for n, c in self._read("SELECT name, comment FROM warehouse_tables")}
 
     def save_warehouse_tables(self, tables: dict[str, str | None]) -> None:

@@ -22,6 +22,7 @@ from .specs import AssetSpec
 from .sql import TableRef, analyze_sql
 
 if TYPE_CHECKING:
+    from .leftovers import Leftovers
     from .parse_cache import ParseCache
 
 
@@ -86,14 +87,17 @@ def discover(
     warehouse_tables: set[str] | None = None,
     analyzer: object | None = None,
     cache: ParseCache | None = None,
+    leftovers: Leftovers | None = None,
 ) -> list[AssetSpec]:
     """All assets of the project at ``root``, upstreams resolved, sorted by name.
 
     ``warehouse_tables`` holds the lower-cased names (``name`` and ``schema.name``) of
     tables already in the warehouse; a query that reads a table that is neither an
-    asset nor one of these is an error. Pass None to skip that check. With a ``cache``
-    (see :mod:`assets_orch.parse_cache`), unchanged SQL files are not parsed again; the
-    cache is saved before returning or raising.
+    asset nor one of these is an error. Pass None to skip that check. ``leftovers``
+    tells tables of assets that no longer exist (see :mod:`assets_orch.leftovers`):
+    reading one is an error too. With a ``cache`` (see :mod:`assets_orch.parse_cache`),
+    unchanged SQL files are not parsed again; the cache is saved before returning or
+    raising.
     """
     raw: list[_RawSql] = []
     try:
@@ -135,7 +139,37 @@ def discover(
     names = sorted(s.name for s in by_key.values())
     resolved = [_resolve_sql(r, by_key, names, config, warehouse_tables) for r in raw]
     resolved += [_resolve_python(s, by_key, names, warehouse_tables) for s in python_specs]
+    if leftovers is not None:
+        _refuse_leftovers(resolved, leftovers, raw, config)
     return sorted(resolved, key=lambda s: s.key)
+
+
+def _refuse_leftovers(
+    specs: list[AssetSpec], leftovers: Leftovers, raw: list[_RawSql], config: ProjectConfig
+) -> None:
+    """Raise when an asset reads the left-over table of an asset that no longer exists."""
+    schema = config.schema_name.lower()
+    for spec in specs:
+        reads = {t.lower().removeprefix(f"{schema}."): t for t in spec.external_tables}
+        found = leftovers.among(reads)
+        if not found:
+            continue
+        table, leftover = next(iter(found.items()))
+        line, col = spec.line, None
+        refs = next((r.tables for r in raw if r.spec.name == spec.name), ())
+        ref = next((r for r in refs if r.name.lower() == table), None)
+        if ref is not None:
+            line, col = ref.line or line, ref.col
+        raise SqlError(
+            f"{spec.name} reads '{reads[table]}', but {leftover.was} that no longer "
+            "exists: its table is left over from an earlier build and nothing refreshes it",
+            path=spec.path,
+            line=line,
+            col=col,
+            hint=f"restore the asset, or change {spec.name} to read another table; to "
+            f'keep the table as an external source, declare it in assets.toml ([sources."'
+            f"{reads[table]}\"]); 'assets prune' drops left-over tables",
+        )
 
 
 def _sql_asset(

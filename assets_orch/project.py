@@ -28,11 +28,12 @@ from .config import STATE_DIR, ProjectConfig, find_project_root, load_config
 from .discovery import discover
 from .errors import WarehouseBusyError
 from .graph import AssetGraph
+from .leftovers import Leftover, Leftovers
 from .parse_cache import CACHE_FILE, ParseCache
 from .sources import observe
 from .specs import AssetSpec
 from .staleness import AssetStatus, WarehouseView, held_elsewhere, with_held_builds
-from .warehouse import Warehouse
+from .warehouse import Warehouse, parse_comment
 
 if TYPE_CHECKING:
     from .partitions.context import Judgement
@@ -49,6 +50,7 @@ class Project:
     graph: AssetGraph
     warehouse_view: WarehouseView = field(default_factory=WarehouseView)
     _catalog: Catalog | None = None
+    leftovers: Leftovers | None = None  # tables of assets that no longer exist
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -59,25 +61,40 @@ class Project:
         *,
         warehouse: Warehouse | None = None,
         check_tables: bool = True,
+        allow_leftovers: bool = False,
     ) -> Project:
         """Find and load the project at or above ``root`` (default: the current directory).
 
         With ``warehouse`` given (opened by a writer), its tables are read directly.
         Otherwise the warehouse is opened read-only when free; when another process
         holds it, the table list the last writer saved in the catalog is used.
+        ``check_tables=False`` skips checking that the tables queries read exist;
+        ``allow_leftovers`` lets a query read the left-over table of a deleted asset
+        (see :mod:`assets_orch.leftovers`), which is otherwise an error.
         """
         root = find_project_root(root)
         config = load_config(root)
         catalog = Catalog(root / STATE_DIR / "catalog.sqlite")
         if warehouse is None:
             _reconcile_if_abandoned(root, config, catalog)
-        view, names = _warehouse_state(root, config, catalog, warehouse)
+        view, names, comments = _warehouse_state(root, config, catalog, warehouse)
+        leftovers = Leftovers(catalog, config, comments)
         cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
         specs = discover(
-            root, config, warehouse_tables=names if check_tables else None, cache=cache
+            root,
+            config,
+            warehouse_tables=names if check_tables else None,
+            cache=cache,
+            leftovers=None if allow_leftovers or not check_tables else leftovers,
         )
         graph = AssetGraph(specs)
-        return cls(root, config, specs, graph, view, catalog)
+        return cls(root, config, specs, graph, view, catalog, leftovers)
+
+    def leftover_tables(self) -> list[Leftover]:
+        """Tables of assets that no longer exist (empty when the warehouse is unread)."""
+        if self.leftovers is None:
+            return []
+        return self.leftovers.all(self.graph.specs)
 
     # ---- paths and stores -------------------------------------------------------------
 
@@ -207,12 +224,14 @@ def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog)
 
 def _warehouse_state(
     root: Path, config: ProjectConfig, catalog: Catalog, warehouse: Warehouse | None
-) -> tuple[WarehouseView, set[str] | None]:
+) -> tuple[WarehouseView, set[str] | None, dict[str, str | None]]:
+    """What the warehouse holds: the view staleness reads, every table name (for
+    discovery; None when unknown), and the COMMENT of each table of the project schema."""
     path = (root / config.warehouse).resolve()
     schema = config.schema_name
     if warehouse is None:
         if not path.exists():
-            return WarehouseView({}, schema), set()
+            return WarehouseView({}, schema), set(), {}
         warehouse = Warehouse(path, schema=config.schema_name, root=root)
         try:
             warehouse.connect(read_only=True)
@@ -220,9 +239,17 @@ def _warehouse_state(
             # A run (or another program) holds the file: the last writer's table list.
             # Any other failure (not a DuckDB file, another version) is the user's to fix.
             saved = catalog.warehouse_tables()
-            return WarehouseView(None, schema), set(saved) if saved else None
+            return WarehouseView(None, schema), set(saved) if saved else None, saved
         try:
-            return WarehouseView(warehouse.tables(), schema), warehouse.table_names()
+            return _read_state(warehouse)
         finally:
             warehouse.close()
-    return WarehouseView(warehouse.tables(), schema), warehouse.table_names()
+    return _read_state(warehouse)
+
+
+def _read_state(
+    warehouse: Warehouse,
+) -> tuple[WarehouseView, set[str], dict[str, str | None]]:
+    comments = warehouse.table_comments()
+    tables = {name: parse_comment(comment) for name, comment in comments.items()}
+    return WarehouseView(tables, warehouse.schema), warehouse.table_names(), comments

@@ -126,12 +126,8 @@ def asset_reasons(
         reasons.append(Reason(TABLE_CHANGED))
     if last.code_fingerprint != spec.fingerprint:
         reasons.append(Reason(CODE))
-    recorded = set(last.upstream_versions) | set(last.source_versions)
-    current = set(spec.upstreams) | set(spec.sources)
-    if recorded != current:
-        added = sorted(current - recorded)
-        removed = sorted(recorded - current)
-        detail = " ".join([f"+{a}" for a in added] + [f"-{r}" for r in removed])
+    detail = _dependency_changes(last, spec)
+    if detail:
         reasons.append(Reason(DEPS, detail))
     for up in spec.upstreams:
         consumed = last.upstream_versions.get(up)
@@ -148,6 +144,25 @@ def asset_reasons(
         if verdict.overdue:
             reasons.append(Reason(FRESHNESS, verdict.detail))
     return reasons
+
+
+def _dependency_changes(last: MaterializationRecord, spec: AssetSpec) -> str | None:
+    """``+added -removed ~name (asset -> table)``, or None when the inputs are the same.
+
+    A name that stays but changes kind counts: an asset's left-over table declared as an
+    external source (``asset -> table``) is no longer refreshed by anything, and a table
+    that became an asset (``table -> asset``) now has versions to compare.
+    """
+    was_assets, was_other = set(last.upstream_versions), set(last.source_versions)
+    assets, other = set(spec.upstreams), set(spec.sources)
+    recorded, current = was_assets | was_other, assets | other
+    moved = sorted((was_assets & (other - assets)) | (was_other & (assets - other)))
+    if recorded == current and not moved:
+        return None
+    parts = [f"+{a}" for a in sorted(current - recorded)]
+    parts += [f"-{r}" for r in sorted(recorded - current)]
+    parts += [f"~{m} ({'asset -> table' if m in was_assets else 'table -> asset'})" for m in moved]
+    return " ".join(parts)
 
 
 def held_elsewhere(snapshot: CatalogSnapshot, warehouse: WarehouseView) -> dict[str, str]:

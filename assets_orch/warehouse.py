@@ -50,6 +50,15 @@ class BuildResult:
     checks: tuple[CheckResult, ...]
 
 
+def built_here(comment: str | None) -> bool:
+    """Whether a table COMMENT says assets_orch built the table.
+
+    >>> built_here('assets_orch:{"partitioned": "day;"}'), built_here("loaded by Airbyte")
+    (True, False)
+    """
+    return bool(comment) and str(comment).startswith(COMMENT_PREFIX)
+
+
 def parse_comment(comment: str | None) -> str | None:
     """The materialization id stored in a table COMMENT, or None.
 
@@ -207,15 +216,31 @@ class Warehouse:
 
     def tables(self) -> dict[str, str | None]:
         """Tables and views of the project schema: lower-cased name -> materialization id."""
+        return {name: parse_comment(c) for name, c in self.table_comments().items()}
+
+    def table_comments(self) -> dict[str, str | None]:
+        """Tables and views of the project schema: lower-cased name -> raw COMMENT."""
+        return {name: comment for name, (_, comment) in self._project_tables().items()}
+
+    def _project_tables(self) -> dict[str, tuple[str, str | None]]:
         con = self.connect()
         rows = con.execute(
-            "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = ? "
+            "SELECT table_name, 'table', comment FROM duckdb_tables() WHERE schema_name = ? "
             "AND database_name = current_database() "
-            "UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE NOT internal "
+            "UNION ALL SELECT view_name, 'view', comment FROM duckdb_views() WHERE NOT internal "
             "AND schema_name = ? AND database_name = current_database()",
             [self.schema, self.schema],
         ).fetchall()
-        return {name.lower(): parse_comment(comment) for name, comment in rows}
+        return {name.lower(): (kind, comment) for name, kind, comment in rows}
+
+    def drop(self, name: str) -> bool:
+        """Drop table or view ``name`` of the project schema; False when there is none."""
+        found = self._project_tables().get(name.lower())
+        if found is None:
+            return False
+        kind = "VIEW" if found[0] == "view" else "TABLE"
+        self.connect().execute(f"DROP {kind} IF EXISTS {self.qualified(name)}")
+        return True
 
     def table_names(self) -> set[str]:
         """Every table and view, as ``name`` (project schema) and ``schema.name``, lower."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import Cli
-from helpers import write_project
+from helpers import warehouse_objects, write_project
 
 DAILY = """
 -- partitioned_by: day
@@ -40,15 +40,7 @@ def set_schema(root: Path, schema: str | None) -> None:
 
 
 def tables(root: Path) -> dict[tuple[str, str], str | None]:
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT schema_name, table_name, comment FROM duckdb_tables() UNION ALL "
-            "SELECT schema_name, view_name, comment FROM duckdb_views() WHERE NOT internal"
-        ).fetchall()
-    finally:
-        con.close()
-    return {(s, t): c for s, t, c in rows if s != "_assets_orch"}
+    return {k: v for k, v in warehouse_objects(root).items() if k[0] != "_assets_orch"}
 
 
 def statuses(cli: Cli) -> dict[str, tuple[str, list[str]]]:

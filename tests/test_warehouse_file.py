@@ -7,14 +7,11 @@ another DuckDB version is an error naming the file and what to do, and is left a
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli, run_assets
+from conftest import Cli, hold_warehouse, run_assets
 from helpers import write_project
 
 from assets_orch.errors import WarehouseBusyError, WarehouseFileError
@@ -115,34 +112,12 @@ def test_another_duckdb_version_is_a_file_error() -> None:
 
 def test_a_real_lock_is_busy_not_broken(built: Path) -> None:
     """Another process holding the file: readers use the catalog, a writer exits 1."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import sys, duckdb
-                con = duckdb.connect({str(built / "warehouse.duckdb")!r})
-                print("held", flush=True)
-                sys.stdin.read()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with hold_warehouse(built / "warehouse.duckdb") as pid:
         status = Cli(built)("status")
         assert "in use by another process" in status.output
         assert "table presence is taken from the catalog" in status.output
         assert "fresh" in status.output
         run = Cli(built)("materialize", expect=1)
-        assert f"in use by another process (PID {holder.pid})" in run.output
-        error = open_error(Path("w.duckdb"), OSError(f"Could not set lock ... (PID {holder.pid})"))
+        assert f"in use by another process (PID {pid})" in run.output
+        error = open_error(Path("w.duckdb"), OSError(f"Could not set lock ... (PID {pid})"))
         assert isinstance(error, WarehouseBusyError) and error.exit_code == 1
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)

@@ -98,6 +98,17 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
         for name in shown:
             out.print(f"  {name}: {partition_counts(parts[name])}")
     out.print(f"\n{len(chosen)} asset(s): {status_counts(chosen) or 'none'}")
+    leftovers = project.leftover_tables()
+    if leftovers:
+        from rich.markup import escape
+
+        names = ", ".join(escape(t.table) for t in leftovers)
+        out.print(
+            f"[yellow]note:[/] {len(leftovers)} table(s) left over from assets that no longer "
+            f"exist: {names}; 'assets prune' drops them (or declare one as a source in "
+            "assets.toml to keep it)",
+            soft_wrap=True,
+        )
 
 
 def _status_json(project: object, st: object) -> dict[str, object]:
