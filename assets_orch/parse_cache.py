@@ -14,6 +14,9 @@ cache keeps, per file, its text, the raw header (values, prose, key lines) and t
 - the versions of sqlglot and assets_orch, and :data:`CACHE_FORMAT`: any of them
   changing throws the whole cache away.
 
+The cache also keeps what each distinct check SQL reads (:meth:`ParseCache.check_reads`),
+so that a load with nothing changed never imports sqlglot.
+
 The cache is one pickle file, ``.assets/parse_cache.pickle``, read once per load and
 written (atomically, only when something changed) once. Metadata is validated again
 from the cached raw header, a file whose bytes changed is parsed again, and a file that
@@ -45,9 +48,12 @@ from typing import Any
 from ._version import __version__
 from .sources import StatKey, changed_since, stat_key
 from .sql.analysis import SqlAnalysis
+from .sql.check_sql import CheckReads
 
 # Bump when the shape of an entry, or anything cached entries depend on, changes.
-CACHE_FORMAT = 2  # 2: entries keyed by the full stat key (ctime and inode added)
+# 2: entries keyed by the full stat key (ctime and inode added); 3: output columns in
+# analyses, and what checks read.
+CACHE_FORMAT = 3
 CACHE_FILE = "parse_cache.pickle"
 
 
@@ -121,11 +127,19 @@ class ParseCache:
     gone or no longer asset files).
     """
 
-    def __init__(self, path: Path | None, entries: dict[str, CachedFile], saved_ns: int) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        entries: dict[str, CachedFile],
+        saved_ns: int,
+        checks: dict[tuple[str, str], CheckReads] | None = None,
+    ) -> None:
         self.path = path
         self._old = entries
         self._new: dict[str, CachedFile] = {}
         self._saved_ns = saved_ns
+        self._old_checks = checks or {}
+        self._new_checks: dict[tuple[str, str], CheckReads] = {}
         self.dirty = False
         self.hits = 0
         self.misses = 0
@@ -139,12 +153,14 @@ class ParseCache:
         try:
             with path.open("rb") as fh:
                 payload = pickle.load(fh)
-            key, saved_ns, entries = payload
-            if key != cache_key() or not isinstance(entries, dict):
+            key, saved_ns, entries, checks = payload
+            if key != cache_key() or not isinstance(entries, dict) or not isinstance(checks, dict):
                 raise ValueError("outdated parse cache")
             if not all(isinstance(e, CachedFile) for e in entries.values()):
                 raise ValueError("unexpected parse cache entry")
-            return cls(path, entries, int(saved_ns))
+            if not all(isinstance(c, CheckReads) for c in checks.values()):
+                raise ValueError("unexpected parse cache entry")
+            return cls(path, entries, int(saved_ns), checks)
         except Exception:  # noqa: BLE001 - missing, corrupt or old: start afresh
             return cls(path, {}, 0)
 
@@ -188,20 +204,40 @@ class ParseCache:
         )
         self.dirty = True
 
+    def check_reads(self, kind: str, text: str) -> CheckReads:
+        """What the SQL of a ``sql`` or ``expression`` check reads (see
+        :mod:`assets_orch.sql.check_sql`), parsed once per distinct text. A check that
+        fails to parse is never cached: its SqlError is raised afresh."""
+        key = (kind, text)
+        found = self._new_checks.get(key) or self._old_checks.get(key)
+        if found is None:
+            from .sql.check_sql import check_reads
+
+            found = check_reads(kind, text)
+            self.dirty = True
+        self._new_checks[key] = found
+        return found
+
     def save(self) -> None:
         """Write the cache if anything changed (atomically; errors are ignored)."""
-        if self.path is None or (not self.dirty and self._new.keys() == self._old.keys()):
+        unchanged = (
+            self._new.keys() == self._old.keys()
+            and self._new_checks.keys() == self._old_checks.keys()
+        )
+        if self.path is None or (not self.dirty and unchanged):
             return
         now_ns = time.time_ns()
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        payload = (cache_key(), now_ns, self._new, self._new_checks)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as fh:
-                pickle.dump((cache_key(), now_ns, self._new), fh, pickle.HIGHEST_PROTOCOL)
+                pickle.dump(payload, fh, pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             tmp.unlink(missing_ok=True)
             return
         self._old = dict(self._new)
+        self._old_checks = dict(self._new_checks)
         self._saved_ns = now_ns
         self.dirty = False
