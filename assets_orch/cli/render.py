@@ -239,7 +239,11 @@ class Progress:
             detail.append((seconds(o.duration), None))
         if o.attempts > 1:
             detail.append((f"attempt {o.attempts}", None))
-        warn = [c for c in o.checks if c.status != "passed"]
+        # A blocking check that failed (or could not run) is no warning: it failed the build.
+        failed = [c for c in o.checks if c.blocking]
+        warn = [c for c in o.checks if c.status != "passed" and not c.blocking]
+        if failed:
+            detail.append((f"{len(failed)} check(s) failed", "red"))
         if warn:
             detail.append((f"{len(warn)} check warning(s)", "yellow"))
         for item in detail:
