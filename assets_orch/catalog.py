@@ -570,8 +570,9 @@ class Catalog:
         return out
 
     def warehouse_tables(self) -> dict[str, str | None]:
-        """Tables of the project schema at the last writer's start and end: lower-cased
-        name -> COMMENT (a materialization id when saved by an older version)."""
+        """Tables and views at the last writer's start and end, lower-cased, as
+        ``name`` (project schema) and ``schema.name``: name -> the COMMENT of a table of
+        the project schema (a materialization id when saved by an older version)."""
         return {n: c for n, c in self._read("SELECT name, comment FROM warehouse_tables")}
 
     def save_warehouse_tables(self, tables: dict[str, str | None]) -> None:

@@ -149,7 +149,7 @@ def prune(root: Path | None = None, *, dry_run: bool = False) -> PruneResult:
                 result = _plan(project, dry_run=False)
                 if result.dropped:
                     _drop(warehouse, result.dropped)
-                    project.catalog.save_warehouse_tables(warehouse.table_comments())
+                    project.catalog.save_warehouse_tables(warehouse.listing())
                 return result
             finally:
                 project.catalog.close()

@@ -176,7 +176,7 @@ def materialize(
                 project.catalog.close()
                 project = Project.load(project_root, warehouse=warehouse)
             project.save_graph()
-            project.catalog.save_warehouse_tables(warehouse.table_comments())
+            project.catalog.save_warehouse_tables(warehouse.listing())
             judgement = project.judge(warehouse=warehouse)
             plan = _plan(
                 project,
@@ -216,7 +216,7 @@ def materialize(
             finally:
                 if runtime is not None:
                     runtime.store.close()
-            project.catalog.save_warehouse_tables(warehouse.table_comments())
+            project.catalog.save_warehouse_tables(warehouse.listing())
             return plan, result
         finally:
             warehouse.close()

@@ -233,6 +233,11 @@ class Warehouse:
         ).fetchall()
         return {name.lower(): (kind, comment) for name, kind, comment in rows}
 
+    def listing(self) -> dict[str, str | None]:
+        """What a writer saves for readers who cannot open the file during its run: every
+        name :meth:`table_names` gives, with the COMMENT of the project schema's tables."""
+        return {**dict.fromkeys(self.table_names()), **self.table_comments()}
+
     def drop(self, name: str) -> bool:
         """Drop table or view ``name`` of the project schema; False when there is none."""
         found = self._project_tables().get(name.lower())

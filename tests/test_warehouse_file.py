@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import Cli, hold_warehouse, run_assets
 from helpers import write_project
@@ -121,3 +122,16 @@ def test_a_real_lock_is_busy_not_broken(built: Path) -> None:
         assert f"in use by another process (PID {pid})" in run.output
         error = open_error(Path("w.duckdb"), OSError(f"Could not set lock ... (PID {pid})"))
         assert isinstance(error, WarehouseBusyError) and error.exit_code == 1
+
+
+def test_readers_during_a_run_still_know_tables_of_other_schemas(tmp_path: Path) -> None:
+    """The table list a writer saves names every schema's tables, not only the project's."""
+    root = write_project(tmp_path / "p", {"models/a.sql": "select count(*) as n from raw.events"})
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT 1 AS id")
+    con.close()
+    Cli(root)("materialize")
+    with hold_warehouse(root / "warehouse.duckdb"):
+        result = Cli(root)("status")
+        assert "table presence is taken from the catalog" in result.output
+        assert "a  " in result.output and "fresh" in result.output
