@@ -25,6 +25,7 @@ from .errors import CatalogError, SelectionError
 
 if TYPE_CHECKING:
     from .checks import CheckResult
+    from .sources import FileObservation, PreviousObservation
 
 from .records import (
     FAILURE_STATUSES,
@@ -34,9 +35,6 @@ from .records import (
     MaterializationRecord,
     RunRecord,
 )
-
-if TYPE_CHECKING:
-    from .checks import CheckResult
 
 SCHEMA_VERSION = 1
 
@@ -97,12 +95,17 @@ CREATE TABLE IF NOT EXISTS source_schemas (
 """
 
 # Columns added after the first release: (table, column, declaration), added on open.
-ADDED_COLUMNS = (("materializations", "partition", "TEXT"),)
+ADDED_COLUMNS = (
+    ("materializations", "partition", "TEXT"),
+    ("materializations", "warehouse_schema", "TEXT"),
+    ("source_observations", "ctime_ns", "INTEGER"),
+    ("source_observations", "inode", "INTEGER"),
+)
 
 _MAT_COLUMNS = (
     "id, run_id, asset, attempt, status, started_at, ended_at, row_count, columns, "
     "code_fingerprint, upstream_versions, source_versions, data_version, error, traceback, "
-    "partition"
+    "partition, warehouse_schema"
 )
 
 
@@ -124,6 +127,7 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         err,
         tb,
         partition,
+        schema,
     ) = tuple(row)
     # One JSON document for the three columns: a snapshot decodes thousands of rows.
     columns, upstream_versions, source_versions = json.loads(
@@ -146,6 +150,7 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         error=err,
         traceback=tb,
         partition=partition,
+        schema=schema,
     )
 
 
@@ -319,7 +324,7 @@ class Catalog:
     def _insert_one(cls, c: sqlite3.Connection, r: MaterializationRecord) -> None:
         c.execute(
             f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 r.id,
                 r.run_id,
@@ -337,6 +342,7 @@ class Catalog:
                 r.error,
                 r.traceback,
                 r.partition,
+                r.schema,
             ),
         )
         cls._update_state(c, r)
@@ -373,7 +379,7 @@ class Catalog:
         with self._write() as c:
             c.executemany(
                 f"INSERT OR REPLACE INTO materializations ({_MAT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, ?, NULL, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, NULL, ?, NULL, ?, ?)",
                 [
                     (
                         r.id,
@@ -386,6 +392,7 @@ class Catalog:
                         r.code_fingerprint,
                         r.error,
                         r.partition,
+                        r.schema,
                     )
                     for r in rows
                 ],
@@ -399,6 +406,20 @@ class Catalog:
             (run_id,),
         )
         return [_mat_from_row(r) for r in rows]
+
+    def materializations_by_id(self, ids: Iterable[str]) -> dict[str, MaterializationRecord]:
+        """Attempts by id (ids the catalog does not know are left out)."""
+        wanted = sorted(set(ids))
+        out: dict[str, MaterializationRecord] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._read(
+                f"SELECT {_MAT_COLUMNS} FROM materializations "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((r.id, r) for r in map(_mat_from_row, rows))
+        return out
 
     def running_materializations(self) -> list[MaterializationRecord]:
         rows = self._read(f"SELECT {_MAT_COLUMNS} FROM materializations WHERE status = 'running'")
@@ -524,26 +545,30 @@ class Catalog:
         rows = self._read("SELECT downstream, upstream, kind FROM lineage_edges ORDER BY 1, 2, 3")
         return [(str(d), str(u), str(k)) for d, u, k in rows]
 
-    def source_observations(self) -> dict[str, tuple[int, int, str, float | None]]:
-        """path -> (size, mtime_ns, content_hash, changed_at) as last observed."""
-        rows = self._read(
-            "SELECT path, size, mtime_ns, content_hash, changed_at FROM source_observations"
-        )
-        return {p: (s, m, h, ch) for p, s, m, h, ch in rows}
+    def source_observations(self) -> dict[str, PreviousObservation]:
+        """path -> the file's stat key, content hash and times, as last observed."""
+        from .sources import PreviousObservation
 
-    def save_source_observations(
-        self, observations: Iterable[tuple[str, int, int, str, float | None]]
-    ) -> None:
-        """Store (path, size, mtime_ns, content_hash, changed_at) per file."""
+        rows = self._read(
+            "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash, changed_at, "
+            "observed_at FROM source_observations"
+        )
+        out = {}
+        for path, size, mtime, ctime, inode, digest, changed_at, observed_at in rows:
+            key = (size, mtime, ctime, inode) if None not in (size, mtime, ctime, inode) else None
+            out[path] = PreviousObservation(key, digest, changed_at, observed_at)
+        return out
+
+    def save_source_observations(self, observations: Iterable[FileObservation]) -> None:
+        """Store each file's stat key, content hash and when its content last changed."""
         now = time.time()
-        items = [(p, s, m, h, now, ch) for p, s, m, h, ch in observations]
+        items = [(o.path, *o.key, o.content_hash, now, o.changed_at) for o in observations]
         if not items:
             return
         with self._write() as c:
             c.executemany(
-                "INSERT OR REPLACE INTO source_observations "
-                "(path, size, mtime_ns, content_hash, observed_at, changed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO source_observations (path, size, mtime_ns, ctime_ns, "
+                "inode, content_hash, observed_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 items,
             )
 
@@ -551,6 +576,24 @@ class Catalog:
         """A value of the ``meta`` table (small facts: graph fingerprint, warehouse state)."""
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def built_assets(self, names: Iterable[str]) -> dict[str, tuple[str, float | None, str | None]]:
+        """Of ``names`` (lower-cased), those the catalog recorded a successful build of:
+        lower name -> (asset name as recorded, end of its last success, its file when
+        the saved graph still lists it)."""
+        wanted = sorted({n.lower() for n in names})
+        out: dict[str, tuple[str, float | None, str | None]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._read(
+                "SELECT m.asset, max(m.ended_at), (SELECT a.path FROM assets a WHERE "
+                "a.name = m.asset) FROM materializations m WHERE m.status = 'success' "
+                f"AND lower(m.asset) IN ({marks}) GROUP BY m.asset ORDER BY 2",
+                chunk,
+            )
+            out.update((str(a).lower(), (str(a), ended, path)) for a, ended, path in rows)
+        return out
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as c:

@@ -178,13 +178,18 @@ class Judge:
         saved = self.stored(last.id) if last is not None else None
         if last is None or saved is None or last.code_fingerprint != spec.fingerprint:
             return ColumnVerdict(False)
+        consumed = saved.get("consumed") or {}
+        for up in spec.check_upstreams:
+            # Its checks read it: any change means they must run again (check_inputs.py).
+            old, new = consumed.get(up), self.expected(up)
+            if old is None or new is None or old != new:
+                return ColumnVerdict(False)
         current = column_versions(
             spec, self.columns.of(name), self.expected, self.source_versions, None
         )
         if not versions_equal(current, saved.get("columns")):
             return ColumnVerdict(False)
         notes = []
-        consumed = saved.get("consumed") or {}
         for up in spec.upstreams:
             old, new = consumed.get(up), self.expected(up)
             if old is None or new is None or old == new:

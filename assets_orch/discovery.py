@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .check_inputs import check_columns, check_inputs
 from .config import ProjectConfig
 from .errors import DiscoveryError, SqlError
 from .header import Header, closest_name, meta_from_values, parse_header
@@ -22,6 +23,7 @@ from .specs import AssetSpec
 from .sql import TableRef, analyze_sql
 
 if TYPE_CHECKING:
+    from .leftovers import Leftovers
     from .parse_cache import ParseCache
 
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 class _RawSql:
     spec: AssetSpec
     tables: tuple[TableRef, ...]
+    columns: tuple[str, ...] | None = None  # the query's output names, when it names all
 
 
 def nothing_found(config: ProjectConfig) -> DiscoveryError:
@@ -103,22 +106,37 @@ def discover(
     warehouse_tables: set[str] | None = None,
     analyzer: object | None = None,
     cache: ParseCache | None = None,
+    leftovers: Leftovers | None = None,
 ) -> list[AssetSpec]:
     """All assets of the project at ``root``, upstreams resolved, sorted by name.
 
     ``warehouse_tables`` holds the lower-cased names (``name`` and ``schema.name``) of
     tables already in the warehouse; a query that reads a table that is neither an
-    asset nor one of these is an error. Pass None to skip that check. With a ``cache``
-    (see :mod:`assets_orch.parse_cache`), unchanged SQL files are not parsed again; the
-    cache is saved before returning or raising.
+    asset nor one of these is an error. Pass None to skip that check. ``leftovers``
+    tells tables of assets that no longer exist (see :mod:`assets_orch.leftovers`):
+    reading one is an error too. With a ``cache`` (see :mod:`assets_orch.parse_cache`),
+    unchanged SQL files are not parsed again; the cache is saved before returning or
+    raising.
     """
-    raw: list[_RawSql] = []
     try:
-        for file in iter_files(root, config.model_paths, ".sql"):
-            raw.append(_sql_asset(root, file, config, analyzer, cache))
+        return _discover(root, config, warehouse_tables, analyzer, cache, leftovers)
     finally:
         if cache is not None:
             cache.save()
+
+
+def _discover(
+    root: Path,
+    config: ProjectConfig,
+    warehouse_tables: set[str] | None,
+    analyzer: object | None,
+    cache: ParseCache | None,
+    leftovers: Leftovers | None,
+) -> list[AssetSpec]:
+    raw = [
+        _sql_asset(root, f, config, analyzer, cache)
+        for f in iter_files(root, config.model_paths, ".sql")
+    ]
     python_specs: list[AssetSpec] = []
     for file in iter_files(root, config.python_paths, ".py"):
         rel = file.relative_to(root).as_posix()
@@ -150,9 +168,42 @@ def discover(
             )
         by_key[spec.key] = spec
     names = sorted(s.name for s in by_key.values())
-    resolved = [_resolve_sql(r, by_key, names, config, warehouse_tables) for r in raw]
-    resolved += [_resolve_python(s, by_key, names, warehouse_tables) for s in python_specs]
+    if analyzer is not None:
+        cache = None  # as for the queries: a custom analyzer's project is not cached
+    scope = _Scope(by_key, names, config, warehouse_tables, cache)
+    resolved = [_resolve_sql(r, scope) for r in raw]
+    resolved += [_resolve_python(s, scope) for s in python_specs]
+    if leftovers is not None:
+        _refuse_leftovers(resolved, leftovers, raw, config)
     return sorted(resolved, key=lambda s: s.key)
+
+
+def _refuse_leftovers(
+    specs: list[AssetSpec], leftovers: Leftovers, raw: list[_RawSql], config: ProjectConfig
+) -> None:
+    """Raise when an asset reads the left-over table of an asset that no longer exists."""
+    schema = config.schema_name.lower()
+    for spec in specs:
+        reads = {t.lower().removeprefix(f"{schema}."): t for t in spec.external_tables}
+        found = leftovers.among(reads)
+        if not found:
+            continue
+        table, leftover = next(iter(found.items()))
+        line, col = spec.line, None
+        refs = next((r.tables for r in raw if r.spec.name == spec.name), ())
+        ref = next((r for r in refs if r.name.lower() == table), None)
+        if ref is not None:
+            line, col = ref.line or line, ref.col
+        raise SqlError(
+            f"{spec.name} reads '{reads[table]}', but {leftover.was} that no longer "
+            "exists: its table is left over from an earlier build and nothing refreshes it",
+            path=spec.path,
+            line=line,
+            col=col,
+            hint=f"restore the asset, or change {spec.name} to read another table; to "
+            f'keep the table as an external source, declare it in assets.toml ([sources."'
+            f"{reads[table]}\"]); 'assets prune' drops left-over tables",
+        )
 
 
 def _sql_asset(
@@ -204,58 +255,27 @@ def _sql_asset(
         sql=analysis.sql,
         source_text=text,
     )
-    return _RawSql(spec=spec, tables=tuple(analysis.tables))
+    return _RawSql(spec=spec, tables=tuple(analysis.tables), columns=analysis.columns)
 
 
-def _resolve_sql(
-    raw: _RawSql,
-    by_key: dict[str, AssetSpec],
-    names: list[str],
-    config: ProjectConfig,
-    warehouse_tables: set[str] | None,
-) -> AssetSpec:
+def _resolve_sql(raw: _RawSql, scope: _Scope) -> AssetSpec:
     spec = raw.spec
-    upstreams: set[str] = set()
-    external: set[str] = set()
+    links = _Links()
     for ref in raw.tables:
-        in_project_schema = ref.catalog is None and (
-            ref.schema is None or ref.schema.lower() == config.schema_name.lower()
-        )
-        asset_spec = by_key.get(ref.name.lower()) if in_project_schema else None
-        if asset_spec is not None:
-            upstreams.add(asset_spec.name)
-            continue
-        qualified = ref.qualified
-        if warehouse_tables is not None and not _in_warehouse(ref, warehouse_tables, config):
-            close = closest_name(ref.name, names)
-            hint = f"did you mean '{close}'? " if close else ""
-            raise SqlError(
-                f"table '{qualified}' is neither an asset of this project nor a table "
-                "in the warehouse",
-                path=spec.path,
-                line=ref.line,
-                col=ref.col,
-                hint=hint + "create the asset (a .sql file or an @asset function), load the "
-                "table into the warehouse, or read a file with read_csv('data/...')",
-            )
-        external.add(qualified if ref.schema or ref.catalog else ref.name)
+        _resolve_ref(ref, spec, scope, links)
     for dep in spec.meta.deps:
-        _add_declared_dep(spec, dep, by_key, names, upstreams, external, warehouse_tables)
-    return _with_links(spec, upstreams, external)
+        _add_declared_dep(spec, dep, scope, links)
+    check_columns(spec, raw.columns)
+    _resolve_checks(spec, scope, links)
+    return _with_links(spec, links)
 
 
-def _resolve_python(
-    spec: AssetSpec,
-    by_key: dict[str, AssetSpec],
-    names: list[str],
-    warehouse_tables: set[str] | None,
-) -> AssetSpec:
-    upstreams: set[str] = set()
-    external: set[str] = set()
+def _resolve_python(spec: AssetSpec, scope: _Scope) -> AssetSpec:
+    links = _Links()
     for param in spec.params:
-        found = by_key.get(param.lower())
+        found = scope.by_key.get(param.lower())
         if found is None:
-            close = closest_name(param, names)
+            close = closest_name(param, scope.names)
             raise DiscoveryError(
                 f"parameter '{param}' of @asset '{spec.name}' names no asset",
                 path=spec.path,
@@ -263,28 +283,92 @@ def _resolve_python(
                 hint=(f"did you mean '{close}'? " if close else "")
                 + "each parameter of an @asset function must be the name of an upstream asset",
             )
-        upstreams.add(found.name)
+        links.upstreams.add(found.name)
     for dep in spec.meta.deps:
-        _add_declared_dep(spec, dep, by_key, names, upstreams, external, warehouse_tables)
-    return _with_links(spec, upstreams, external)
+        _add_declared_dep(spec, dep, scope, links)
+    _resolve_checks(spec, scope, links)
+    return _with_links(spec, links)
 
 
-def _add_declared_dep(
-    spec: AssetSpec,
-    dep: str,
-    by_key: dict[str, AssetSpec],
-    names: list[str],
-    upstreams: set[str],
-    external: set[str],
-    warehouse_tables: set[str] | None,
-) -> None:
-    found = by_key.get(dep.lower())
+@dataclass(frozen=True)
+class _Scope:
+    """What resolving a name needs: the project's assets, the warehouse's tables."""
+
+    by_key: dict[str, AssetSpec]
+    names: list[str]
+    config: ProjectConfig
+    tables: set[str] | None  # warehouse tables, lower-cased; None: not checked
+    cache: ParseCache | None
+
+
+@dataclass
+class _Links:
+    """What one asset reads, as resolution finds it."""
+
+    upstreams: set[str] = field(default_factory=set)
+    external: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+    check_upstreams: set[str] = field(default_factory=set)
+
+
+def _resolve_ref(
+    ref: TableRef, spec: AssetSpec, scope: _Scope, links: _Links, *, check: str | None = None
+) -> str | None:
+    """Add ``ref`` to ``links`` as an upstream asset or an external table; the asset's
+    name when it is one. ``check`` is the label of the check that reads it, if any."""
+    in_project_schema = ref.catalog is None and (
+        ref.schema is None or ref.schema.lower() == scope.config.schema_name.lower()
+    )
+    asset_spec = scope.by_key.get(ref.name.lower()) if in_project_schema else None
+    if asset_spec is not None:
+        links.upstreams.add(asset_spec.name)
+        return asset_spec.name
+    qualified = ref.qualified
+    if scope.tables is not None and not _in_warehouse(ref, scope.tables, scope.config):
+        close = closest_name(ref.name, scope.names)
+        hint = f"did you mean '{close}'? " if close else ""
+        what = (
+            f"check {check} reads table '{qualified}', which is"
+            if check
+            else (f"table '{qualified}' is")
+        )
+        raise SqlError(
+            f"{what} neither an asset of this project nor a table in the warehouse",
+            path=spec.path,
+            line=ref.line,
+            col=ref.col,
+            hint=hint + "create the asset (a .sql file or an @asset function), load the "
+            "table into the warehouse, or read a file with read_csv('data/...')",
+        )
+    links.external.add(qualified if ref.schema or ref.catalog else ref.name)
+    return None
+
+
+def _resolve_checks(spec: AssetSpec, scope: _Scope, links: _Links) -> None:
+    """Add what the checks of ``spec`` read (the asset itself aside) to ``links``."""
+    if not any(c.kind in ("sql", "expression") for c in spec.meta.checks):
+        return
+    inputs = check_inputs(spec, scope.cache)
+    for label, ref in inputs.tables:
+        itself = ref.name.lower() == spec.key and ref.catalog is None
+        if itself and (
+            ref.schema is None or ref.schema.lower() == scope.config.schema_name.lower()
+        ):
+            continue  # the new data, inside the build's transaction
+        found = _resolve_ref(ref, spec, scope, links, check=label)
+        if found is not None:
+            links.check_upstreams.add(found)
+    links.files.update(inputs.files)
+
+
+def _add_declared_dep(spec: AssetSpec, dep: str, scope: _Scope, links: _Links) -> None:
+    found = scope.by_key.get(dep.lower())
     if found is not None:
-        upstreams.add(found.name)
-    elif warehouse_tables is None or dep.lower() in warehouse_tables:
-        external.add(dep)
+        links.upstreams.add(found.name)
+    elif scope.tables is None or dep.lower() in scope.tables:
+        links.external.add(dep)
     else:
-        close = closest_name(dep, names)
+        close = closest_name(dep, scope.names)
         raise DiscoveryError(
             f"declared dependency '{dep}' of '{spec.name}' is neither an asset nor a "
             "warehouse table",
@@ -294,13 +378,15 @@ def _add_declared_dep(
         )
 
 
-def _with_links(spec: AssetSpec, upstreams: set[str], external: set[str]) -> AssetSpec:
+def _with_links(spec: AssetSpec, links: _Links) -> AssetSpec:
     from dataclasses import replace
 
     return replace(
         spec,
-        upstreams=tuple(sorted(upstreams, key=str.lower)),
-        external_tables=tuple(sorted(external)),
+        upstreams=tuple(sorted(links.upstreams, key=str.lower)),
+        external_tables=tuple(sorted(links.external)),
+        file_sources=tuple(sorted(set(spec.file_sources) | links.files)),
+        check_upstreams=tuple(sorted(links.check_upstreams, key=str.lower)),
     )
 
 

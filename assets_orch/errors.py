@@ -101,6 +101,17 @@ class RunCancelledError(AssetsError):
     exit_code = 130
 
 
+class WarehouseBusyError(WarehouseError):
+    """Another process holds the warehouse file (DuckDB allows one writer, no reader)."""
+
+
+class WarehouseFileError(WarehouseError):
+    """The warehouse file cannot be opened: not a DuckDB database, written by another
+    DuckDB version, damaged or unreadable. The user must fix or move the file."""
+
+    exit_code = 2
+
+
 class CatalogError(AssetsError):
     """The catalog store cannot be opened or is inconsistent."""
 

@@ -589,6 +589,7 @@ class Engine:
         self, unit: Unit, spec: AssetSpec, **fields: Any
     ) -> list[MaterializationRecord]:
         """One record for a whole asset; one per partition for a batch."""
+        fields.setdefault("schema", self.warehouse.schema)
         if not unit.partitioned or self.partitions is None:
             return [MaterializationRecord(id=uuid.uuid4().hex[:16], asset=spec.name, **fields)]
         definition = self.partitions.definitions[unit.asset]

@@ -96,6 +96,29 @@ def parse_header(text: str, *, path: str) -> Header:
     return Header(values=values, prose=" ".join(prose) or None, key_lines=key_lines)
 
 
+def item_lines(text: str, key_line: int) -> list[int]:
+    """The lines where the items of the YAML list under the key on ``key_line`` start.
+
+    >>> text = "-- checks:\\n--   - not_null: a\\n--   - expression: >\\n--       a > 0\\n"
+    >>> item_lines(text + "--   - unique: [a]\\n-- tags: [x]\\nselect 1", 1)
+    [2, 3, 5]
+    """
+    lines = text.splitlines()
+    out: list[int] = []
+    indent: int | None = None
+    for number in range(key_line + 1, len(lines) + 1):
+        body = _comment_body(lines[number - 1])
+        if body is None or not body.strip() or _KEY_LINE.match(body):
+            break
+        stripped = body.lstrip()
+        if stripped == "-" or stripped.startswith("- "):
+            depth = len(body) - len(stripped)
+            indent = depth if indent is None else indent
+            if depth == indent:
+                out.append(number)
+    return out
+
+
 def _load_yaml(text: str) -> Any:
     """``yaml.safe_load``, with libyaml's scanner when installed (~10x faster per header).
 

@@ -6,20 +6,28 @@ cache keeps, per file, its text, the raw header (values, prose, key lines) and t
 :class:`~assets_orch.sql.SqlAnalysis`, keyed by
 
 - the file's content (a BLAKE2b digest of its bytes), confirmed without reading the
-  file when its ``(size, mtime_ns)`` are those seen last time;
+  file when its stat key (size, mtime, ctime and inode, see
+  :func:`~assets_orch.sources.stat_key`) is the one seen last time. The ctime is what
+  makes this safe: ``touch -r``, ``cp -p``, ``rsync -t``, ``tar x`` or ``git checkout``
+  can give an edited file its old size and mtime back, never its old ctime;
 - the effective SQL dialect of the file (the header's ``dialect:`` or the project's);
 - the versions of sqlglot and assets_orch, and :data:`CACHE_FORMAT`: any of them
   changing throws the whole cache away.
 
-The cache is one pickle file, ``.assets/parse_cache.pickle``, read once per load and
-written (atomically, only when something changed) once. It can never change a result:
-metadata is validated again from the cached raw header, a file whose bytes changed is
-parsed again, and a file that failed to parse is never cached, so its error is raised
-afresh. A missing, corrupted or outdated cache file is ignored.
+The cache also keeps what each distinct check SQL reads (:meth:`ParseCache.check_reads`),
+so that a load with nothing changed never imports sqlglot.
 
-Like git's index, a file modified within :data:`RACY_SECONDS` of the moment the cache
-was written is hashed even when its ``(size, mtime_ns)`` match: a write in the same
-timestamp tick could otherwise go unnoticed.
+The cache is one pickle file, ``.assets/parse_cache.pickle``, read once per load and
+written (atomically, only when something changed) once. Metadata is validated again
+from the cached raw header, a file whose bytes changed is parsed again, and a file that
+failed to parse is never cached, so its error is raised afresh. A missing, corrupted or
+outdated cache file is ignored.
+
+Like git's index, a file modified within :data:`~assets_orch.sources.RACY_SECONDS` of
+the moment the cache was written is hashed even when its stat key matches: a write in
+the same timestamp tick could otherwise go unnoticed. What remains is what git accepts
+too: bytes changed with size, mtime, ctime and inode all restored (setting the system
+clock back, or writing to the disk under the file system).
 
 >>> import pathlib, tempfile
 >>> cache = ParseCache.open(pathlib.Path(tempfile.mkdtemp()) / "parse_cache.pickle")
@@ -38,12 +46,15 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .sources import StatKey, changed_since, stat_key
 from .sql.analysis import SqlAnalysis
+from .sql.check_sql import CheckReads
 
 # Bump when the shape of an entry, or anything cached entries depend on, changes.
-CACHE_FORMAT = 1
+# 2: entries keyed by the full stat key (ctime and inode added); 3: output columns in
+# analyses, and what checks read.
+CACHE_FORMAT = 3
 CACHE_FILE = "parse_cache.pickle"
-RACY_SECONDS = 2.0
 
 
 def cache_key() -> tuple[Any, ...]:
@@ -78,8 +89,7 @@ class CachedHeader:
 class CachedFile:
     """One cached file version: its text, raw header and SQL analysis."""
 
-    size: int
-    mtime_ns: int
+    stat: StatKey  # size, mtime_ns, ctime_ns, inode when it was read
     digest: str
     dialect: str
     text: str
@@ -117,11 +127,19 @@ class ParseCache:
     gone or no longer asset files).
     """
 
-    def __init__(self, path: Path | None, entries: dict[str, CachedFile], saved_ns: int) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        entries: dict[str, CachedFile],
+        saved_ns: int,
+        checks: dict[tuple[str, str], CheckReads] | None = None,
+    ) -> None:
         self.path = path
         self._old = entries
         self._new: dict[str, CachedFile] = {}
         self._saved_ns = saved_ns
+        self._old_checks = checks or {}
+        self._new_checks: dict[tuple[str, str], CheckReads] = {}
         self.dirty = False
         self.hits = 0
         self.misses = 0
@@ -135,33 +153,34 @@ class ParseCache:
         try:
             with path.open("rb") as fh:
                 payload = pickle.load(fh)
-            key, saved_ns, entries = payload
-            if key != cache_key() or not isinstance(entries, dict):
+            key, saved_ns, entries, checks = payload
+            if key != cache_key() or not isinstance(entries, dict) or not isinstance(checks, dict):
                 raise ValueError("outdated parse cache")
             if not all(isinstance(e, CachedFile) for e in entries.values()):
                 raise ValueError("unexpected parse cache entry")
-            return cls(path, entries, int(saved_ns))
+            if not all(isinstance(c, CheckReads) for c in checks.values()):
+                raise ValueError("unexpected parse cache entry")
+            return cls(path, entries, int(saved_ns), checks)
         except Exception:  # noqa: BLE001 - missing, corrupt or old: start afresh
             return cls(path, {}, 0)
 
     def lookup(self, rel: str, file: Path) -> FileRead:
         """The file's text, and its cached entry when its bytes are the cached ones.
 
-        The file is not read when its ``(size, mtime_ns)`` match the entry and it was
-        not modified just before the cache was saved. Raises what reading raises.
+        The file is not read when its stat key matches the entry and it was not
+        modified just before the cache was saved. Raises what reading raises.
         """
         entry = self._old.get(rel)
         if entry is not None:
             stat = file.stat()
-            racy = stat.st_mtime_ns >= self._saved_ns - int(RACY_SECONDS * 1e9)
-            if stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns and not racy:
+            if stat_key(stat) == entry.stat and not changed_since(stat, self._saved_ns):
                 self._new[rel] = entry
                 self.hits += 1
                 return FileRead(entry.text, entry)
         text, digest, stat = read_text(file)
         if entry is not None and entry.digest == digest:
-            if (entry.size, entry.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-                entry = replace(entry, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+            if entry.stat != stat_key(stat):
+                entry = replace(entry, stat=stat_key(stat))
                 self.dirty = True
             self._new[rel] = entry
             self.hits += 1
@@ -176,8 +195,7 @@ class ParseCache:
         if read.digest is None or read.stat is None:
             return
         self._new[rel] = CachedFile(
-            size=read.stat.st_size,
-            mtime_ns=read.stat.st_mtime_ns,
+            stat=stat_key(read.stat),
             digest=read.digest,
             dialect=dialect,
             text=read.text,
@@ -186,20 +204,40 @@ class ParseCache:
         )
         self.dirty = True
 
+    def check_reads(self, kind: str, text: str) -> CheckReads:
+        """What the SQL of a ``sql`` or ``expression`` check reads (see
+        :mod:`assets_orch.sql.check_sql`), parsed once per distinct text. A check that
+        fails to parse is never cached: its SqlError is raised afresh."""
+        key = (kind, text)
+        found = self._new_checks.get(key) or self._old_checks.get(key)
+        if found is None:
+            from .sql.check_sql import check_reads
+
+            found = check_reads(kind, text)
+            self.dirty = True
+        self._new_checks[key] = found
+        return found
+
     def save(self) -> None:
         """Write the cache if anything changed (atomically; errors are ignored)."""
-        if self.path is None or (not self.dirty and self._new.keys() == self._old.keys()):
+        unchanged = (
+            self._new.keys() == self._old.keys()
+            and self._new_checks.keys() == self._old_checks.keys()
+        )
+        if self.path is None or (not self.dirty and unchanged):
             return
         now_ns = time.time_ns()
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        payload = (cache_key(), now_ns, self._new, self._new_checks)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as fh:
-                pickle.dump((cache_key(), now_ns, self._new), fh, pickle.HIGHEST_PROTOCOL)
+                pickle.dump(payload, fh, pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             tmp.unlink(missing_ok=True)
             return
         self._old = dict(self._new)
+        self._old_checks = dict(self._new_checks)
         self._saved_ns = now_ns
         self.dirty = False

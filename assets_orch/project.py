@@ -26,17 +26,19 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog
 from .config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_project_root, load_config
 from .discovery import discover
-from .errors import WarehouseError
+from .errors import WarehouseBusyError
 from .graph import AssetGraph
+from .leftovers import Leftover, Leftovers
 from .parse_cache import CACHE_FILE, ParseCache
 from .sources import observe
 from .specs import AssetSpec
-from .staleness import AssetStatus, WarehouseView
+from .staleness import AssetStatus, WarehouseView, held_elsewhere, with_held_builds
 from .warehouse import Warehouse
 from .warehouse_state import WarehouseState, identity_of, remember, remembered
 
 if TYPE_CHECKING:
     from .partitions.context import Judgement
+    from .records import CatalogSnapshot
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Project:
     graph: AssetGraph
     warehouse_view: WarehouseView = field(default_factory=WarehouseView)
     _catalog: Catalog | None = None
+    leftovers: Leftovers | None = None  # tables of assets that no longer exist
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -59,25 +62,40 @@ class Project:
         *,
         warehouse: Warehouse | None = None,
         check_tables: bool = True,
+        allow_leftovers: bool = False,
     ) -> Project:
         """Find and load the project at or above ``root`` (default: the current directory).
 
         With ``warehouse`` given (opened by a writer), its tables are read directly.
         Otherwise the warehouse is opened read-only when free; when another process
         holds it, the table list the last writer saved in the catalog is used.
+        ``check_tables=False`` skips checking that the tables queries read exist;
+        ``allow_leftovers`` lets a query read the left-over table of a deleted asset
+        (see :mod:`assets_orch.leftovers`), which is otherwise an error.
         """
         root = find_project_root(root)
         config = load_config(root)
         catalog = Catalog(root / STATE_DIR / "catalog.sqlite")
         if warehouse is None:
             _reconcile_if_abandoned(root, config, catalog)
-        view, names = _warehouse_state(root, config, catalog, warehouse)
+        view, names, comments = _warehouse_state(root, config, catalog, warehouse)
+        leftovers = Leftovers(catalog, config, comments)
         cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
         specs = discover(
-            root, config, warehouse_tables=names if check_tables else None, cache=cache
+            root,
+            config,
+            warehouse_tables=names if check_tables else None,
+            cache=cache,
+            leftovers=None if allow_leftovers or not check_tables else leftovers,
         )
         graph = AssetGraph(specs)
-        return cls(root, config, specs, graph, view, catalog)
+        return cls(root, config, specs, graph, view, catalog, leftovers)
+
+    def leftover_tables(self) -> list[Leftover]:
+        """Tables of assets that no longer exist (empty when the warehouse is unread)."""
+        if self.leftovers is None:
+            return []
+        return self.leftovers.all(self.graph.specs)
 
     # ---- paths and stores -------------------------------------------------------------
 
@@ -122,10 +140,19 @@ class Project:
         previous = self.catalog.source_observations()
         versions, changed = observe(self.root, patterns, previous, now=now or time.time())
         if changed:
-            self.catalog.save_source_observations(
-                (o.path, o.size, o.mtime_ns, o.content_hash, o.changed_at) for o in changed
-            )
+            self.catalog.save_source_observations(changed)
         return versions
+
+    def snapshot(self) -> CatalogSnapshot:
+        """What the catalog knows of every asset's past, each asset judged by the build
+        its table holds (see :func:`~assets_orch.staleness.with_held_builds`)."""
+        snapshot = self.catalog.snapshot()
+        held = held_elsewhere(snapshot, self.warehouse_view)
+        if not held:
+            return snapshot
+        records = self.catalog.materializations_by_id(held.values())
+        found = {name: records[mid] for name, mid in held.items() if mid in records}
+        return with_held_builds(snapshot, found)
 
     def status(self, *, now: float | None = None) -> dict[str, AssetStatus]:
         """Every asset's state and staleness reasons, in lineage order."""
@@ -212,7 +239,7 @@ def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog)
             )
             try:
                 warehouse.connect()
-            except WarehouseError:
+            except WarehouseBusyError:
                 return  # held by a process outside our lock (a notebook): try later
             try:
                 reconcile(catalog, warehouse)
@@ -224,33 +251,41 @@ def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog)
 
 def _warehouse_state(
     root: Path, config: ProjectConfig, catalog: Catalog, warehouse: Warehouse | None
-) -> tuple[WarehouseView, set[str] | None]:
-    """The warehouse's tables, remembered when the file is unchanged (see
-    :mod:`assets_orch.warehouse_state`), else read from it and remembered."""
+) -> tuple[WarehouseView, set[str] | None, dict[str, str | None] | None]:
+    """What the warehouse holds: the view staleness reads, every table name (for
+    discovery; None when unknown), and the COMMENT of each table of the project schema.
+
+    Remembered when the file is unchanged (see :mod:`assets_orch.warehouse_state`), else
+    read from it and remembered; while another process holds it, the last remembered.
+    """
     path = (root / config.warehouse).resolve()
+    schema = config.schema_name
     if not path.exists():
-        return WarehouseView({}), set()
-    state = remembered(catalog, path, config.schema_name)
-    if state is not None:
-        return WarehouseView(state.tables), set(state.names)
-    before = identity_of(path)
-    if warehouse is not None:  # a writer, holding the lock: its run may change the file
-        state = WarehouseState.read(warehouse)
-        _remember_quietly(catalog, path, config.schema_name, state, None)
-        return WarehouseView(state.tables), set(state.names)
-    reader = Warehouse(path, schema=config.schema_name, root=root)
-    try:
-        reader.connect(read_only=True)
-    except WarehouseError:
-        last = remembered(catalog, path, config.schema_name, trust=False)
-        return WarehouseView(None), set(last.names) if last is not None else None
-    try:
-        state = WarehouseState.read(reader)
-    finally:
-        reader.close()
-    if before is not None and before == identity_of(path):
-        _remember_quietly(catalog, path, config.schema_name, state, before)
-    return WarehouseView(state.tables), set(state.names)
+        return WarehouseView({}, schema), set(), {}
+    state = remembered(catalog, path, schema)
+    if state is None:
+        before = identity_of(path)
+        if warehouse is not None:  # a writer, holding the lock: its run may change the file
+            state = WarehouseState.read(warehouse)
+            _remember_quietly(catalog, path, schema, state, None)
+        else:
+            reader = Warehouse(path, schema=schema, root=root)
+            try:
+                reader.connect(read_only=True)
+            except WarehouseBusyError:
+                # A run (or another program) holds the file: the last list remembered.
+                # Any other failure (not a DuckDB file, another version) is the user's.
+                last = remembered(catalog, path, schema, trust=False)
+                if last is None:
+                    return WarehouseView(None, schema), None, None
+                return WarehouseView(None, schema), set(last.names), last.comments
+            try:
+                state = WarehouseState.read(reader)
+            finally:
+                reader.close()
+            if before is not None and before == identity_of(path):
+                _remember_quietly(catalog, path, schema, state, before)
+    return WarehouseView(state.tables, schema), set(state.names), state.comments
 
 
 def _remember_quietly(

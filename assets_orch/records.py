@@ -40,6 +40,7 @@ class MaterializationRecord:
     error: str | None = None
     traceback: str | None = None
     partition: str | None = None  # the partition key, for a partition of a partitioned asset
+    schema: str | None = None  # the warehouse schema it was written to (None: not recorded)
 
     @property
     def duration(self) -> float | None:
@@ -64,6 +65,7 @@ class MaterializationRecord:
             "data_version": self.data_version,
             "error": self.error,
             "traceback": self.traceback,
+            "schema": self.schema,
         }
 
 

@@ -298,10 +298,14 @@ def _reset_partitioned(
             if name not in chosen:
                 continue
             signature = store.signature(name)
+            built_in = store.schema(name)
             exists, written = layout_of(warehouse, name)
             why = None
             if options.full_refresh:
                 why = "--full-refresh"
+            elif built_in is not None and built_in != warehouse.schema:
+                # Ranges describe the table in another schema, not the one here.
+                why = f"its partitions were last written to schema {built_in}"
             elif exists and (written != definition.signature or signature is None):
                 # Written unpartitioned, or with another layout: its rows cannot be
                 # replaced partition by partition.
@@ -309,10 +313,10 @@ def _reset_partitioned(
             elif not exists and signature is not None and store.summary(name)[1]:
                 why = "its table is gone from the warehouse"
             if why is None:
-                store.ensure(name, definition.signature)
+                store.ensure(name, definition.signature, warehouse.schema)
                 continue
             drop_partitioned(warehouse, name)
-            store.reset(name, definition.signature)
+            store.reset(name, definition.signature, warehouse.schema)
             notes.append(f"{name}: rebuilt from scratch ({why})")
     finally:
         store.close()

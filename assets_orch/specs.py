@@ -17,7 +17,9 @@ class AssetSpec:
 
     ``upstreams`` are asset names; ``external_tables`` are warehouse tables that no
     asset produces (``schema.name`` when a schema was written); ``file_sources`` are
-    file paths or globs as written in the SQL, relative to the project root.
+    file paths or globs as written in the SQL, relative to the project root. Each
+    includes what the asset's checks read; ``check_upstreams`` names the upstream
+    assets that its checks read (see :mod:`assets_orch.check_inputs`).
     """
 
     name: str
@@ -33,6 +35,7 @@ class AssetSpec:
     source_text: str | None = None
     func: Callable[..., Any] | None = field(default=None, compare=False, hash=False)
     params: tuple[str, ...] = ()
+    check_upstreams: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

@@ -13,12 +13,12 @@ Reasons, as printed:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .automation.freshness import evaluate as evaluate_freshness
 from .graph import AssetGraph
-from .records import FAILURE_STATUSES, CatalogSnapshot, MaterializationRecord
+from .records import FAILURE_STATUSES, SUCCESS, CatalogSnapshot, MaterializationRecord
 from .specs import AssetSpec
 
 FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
@@ -90,6 +90,7 @@ class WarehouseView:
     """
 
     tables: dict[str, str | None] | None = None
+    schema: str | None = None  # the project's schema (None: not told)
 
     def has(self, name: str) -> bool | None:
         return None if self.tables is None else name.lower() in self.tables
@@ -116,18 +117,17 @@ def asset_reasons(
         return [Reason(MISSING_R, "never materialized"), *reasons]
     exists = warehouse.has(spec.name)
     if exists is False:
-        return [Reason(MISSING_R, "table is gone from the warehouse"), *reasons]
+        subject = "table is gone from the warehouse"
+        if last.schema and warehouse.schema and last.schema.lower() != warehouse.schema.lower():
+            subject = f"last built in schema {last.schema}"  # `schema` changed in assets.toml
+        return [Reason(MISSING_R, subject), *reasons]
     found_id = warehouse.materialization_id(spec.name)
     if exists and found_id != last.id:
         reasons.append(Reason(TABLE_CHANGED))
     if last.code_fingerprint != spec.fingerprint:
         reasons.append(Reason(CODE))
-    recorded = set(last.upstream_versions) | set(last.source_versions)
-    current = set(spec.upstreams) | set(spec.sources)
-    if recorded != current:
-        added = sorted(current - recorded)
-        removed = sorted(recorded - current)
-        detail = " ".join([f"+{a}" for a in added] + [f"-{r}" for r in removed])
+    detail = _dependency_changes(last, spec)
+    if detail:
         reasons.append(Reason(DEPS, detail))
     for up in spec.upstreams:
         consumed = last.upstream_versions.get(up)
@@ -144,6 +144,70 @@ def asset_reasons(
         if verdict.overdue:
             reasons.append(Reason(FRESHNESS, verdict.detail))
     return reasons
+
+
+def _dependency_changes(last: MaterializationRecord, spec: AssetSpec) -> str | None:
+    """``+added -removed ~name (asset -> table)``, or None when the inputs are the same.
+
+    A name that stays but changes kind counts: an asset's left-over table declared as an
+    external source (``asset -> table``) is no longer refreshed by anything, and a table
+    that became an asset (``table -> asset``) now has versions to compare.
+    """
+    was_assets, was_other = set(last.upstream_versions), set(last.source_versions)
+    assets, other = set(spec.upstreams), set(spec.sources)
+    recorded, current = was_assets | was_other, assets | other
+    moved = sorted((was_assets & (other - assets)) | (was_other & (assets - other)))
+    if recorded == current and not moved:
+        return None
+    parts = [f"+{a}" for a in sorted(current - recorded)]
+    parts += [f"-{r}" for r in sorted(recorded - current)]
+    parts += [f"~{m} ({'asset -> table' if m in was_assets else 'table -> asset'})" for m in moved]
+    return " ".join(parts)
+
+
+def held_elsewhere(snapshot: CatalogSnapshot, warehouse: WarehouseView) -> dict[str, str]:
+    """Assets whose table names (in its COMMENT) a materialization other than the
+    asset's last success: name -> the id the table holds.
+
+    After ``schema`` changed in ``assets.toml`` and back, or a warehouse file restored
+    from a backup, a table holds an earlier build of its asset.
+    """
+    if warehouse.tables is None:
+        return {}
+    out = {}
+    for name, history in snapshot.assets.items():
+        last = history.last_success
+        held = warehouse.materialization_id(name)
+        if last is not None and held is not None and held != last.id:
+            out[name] = held
+    return out
+
+
+def with_held_builds(
+    snapshot: CatalogSnapshot, held: dict[str, MaterializationRecord]
+) -> CatalogSnapshot:
+    """``snapshot`` judging each asset in ``held`` by the build its table holds.
+
+    ``held`` maps an asset to the record of the id its table's COMMENT names (see
+    :func:`held_elsewhere`). Only a successful, whole-table build of that same asset
+    counts; any other id leaves the asset as it was, and then staleness says ``table
+    changed outside assets_orch``. Staleness compares code, upstream versions and
+    sources with what built the table that is really there, so switching back to an
+    earlier schema needs no rebuild when nothing changed since.
+    """
+    if not held:
+        return snapshot
+    assets = dict(snapshot.assets)
+    for name, record in held.items():
+        history = assets.get(name)
+        if (
+            history is not None
+            and record.status == SUCCESS
+            and record.partition is None
+            and record.asset.lower() == name.lower()
+        ):
+            assets[name] = replace(history, last_success=record)
+    return CatalogSnapshot(assets)
 
 
 def compute_status(

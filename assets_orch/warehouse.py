@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checks import SAMPLE_ROWS, CheckResult, failing_rows_sql, quote
-from .errors import WarehouseError
+from .errors import WarehouseBusyError, WarehouseError, WarehouseFileError
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,6 +51,15 @@ class BuildResult:
     checks: tuple[CheckResult, ...]
 
 
+def built_here(comment: str | None) -> bool:
+    """Whether a table COMMENT says assets_orch built the table.
+
+    >>> built_here('assets_orch:{"partitioned": "day;"}'), built_here("loaded by Airbyte")
+    (True, False)
+    """
+    return bool(comment) and str(comment).startswith(COMMENT_PREFIX)
+
+
 def parse_comment(comment: str | None) -> str | None:
     """The materialization id stored in a table COMMENT, or None.
 
@@ -67,6 +76,64 @@ def parse_comment(comment: str | None) -> str | None:
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")
+_LOCKED = ("could not set lock", "conflicting lock")
+# What DuckDB says about a file it cannot use, and what to tell the user.
+_FILE_PROBLEMS = (
+    ("not a valid duckdb database file", "is not a DuckDB database"),
+    ("version number", "was written by another version of DuckDB"),
+    ("serialized with", "was written by another version of DuckDB"),
+    ("corrupt", "is damaged"),
+    ("checksum", "is damaged"),
+    ("could not read enough bytes", "is damaged (truncated)"),
+    ("permission denied", "cannot be read (permission denied)"),
+    ("is a directory", "is a directory, not a DuckDB database file"),
+)
+_REPLACE = (
+    "restore the file from a backup, or move it away and run 'assets materialize' to build "
+    "a new warehouse ('warehouse' in assets.toml names the file)"
+)
+
+
+def open_error(path: Path, error: Exception) -> WarehouseError:
+    """The error to raise when DuckDB cannot open the warehouse file at ``path``.
+
+    Only a lock held by another process is "busy" (exit 1: wait and retry); anything
+    else is a problem with the file itself (exit 2: the user must act).
+
+    >>> e = open_error(Path("w.duckdb"), OSError('IO Error: The file "w.duckdb" exists, '
+    ...                "but it is not a valid DuckDB database file!"))
+    >>> type(e).__name__, e.message
+    ('WarehouseFileError', 'the warehouse w.duckdb is not a DuckDB database')
+    """
+    text = str(error).strip()
+    lower = text.lower()
+    if any(marker in lower for marker in _LOCKED):
+        pid = _LOCK_PID.search(text)
+        holder = f" (PID {pid.group(1)})" if pid else ""
+        return WarehouseBusyError(
+            f"the warehouse {path.name} is in use by another process{holder}",
+            path=str(path),
+            hint="wait for the other process to finish; DuckDB allows one writer at a time",
+        )
+    import duckdb
+
+    first = text.splitlines()[0] if text else type(error).__name__
+    problem = next((say for marker, say in _FILE_PROBLEMS if marker in lower), None)
+    if problem is None:
+        return WarehouseFileError(
+            f"cannot open the warehouse {path.name}: {first}", path=str(path), hint=_REPLACE
+        )
+    hint = _REPLACE
+    if "version" in problem:
+        hint = (
+            "open it with the DuckDB version that wrote it (EXPORT DATABASE, then IMPORT "
+            f"DATABASE here), or {_REPLACE}"
+        )
+    return WarehouseFileError(
+        f"the warehouse {path.name} {problem}",
+        path=str(path),
+        hint=f"{hint}; DuckDB {duckdb.__version__} said: {first}",
+    )
 
 
 class Warehouse:
@@ -81,6 +148,7 @@ class Warehouse:
         self.schema = schema
         self.root = root
         self.content_hash = content_hash
+        self.schema_exists = True  # known once connected: a reader finds it may not be
         self._con: duckdb.DuckDBPyConnection | None = None
         self._read_only = False
 
@@ -92,7 +160,12 @@ class Warehouse:
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """Open the database (once; a read-only connection is reopened for writing when
-        writing is asked for); raises WarehouseError naming the holder if locked."""
+        writing is asked for).
+
+        Raises :class:`WarehouseBusyError` naming the holder when another process has
+        the file, and :class:`WarehouseFileError` when the file cannot be a warehouse
+        (not a DuckDB database, another DuckDB version, damaged, unreadable).
+        """
         if self._con is not None:
             if read_only or not self._read_only:
                 return self._con
@@ -112,21 +185,24 @@ class Warehouse:
                     "autoload_known_extensions": True,
                 },
             )
-        except duckdb.IOException as e:
-            pid = _LOCK_PID.search(str(e))
-            holder = f" (PID {pid.group(1)})" if pid else ""
-            raise WarehouseError(
-                f"the warehouse {self.path.name} is in use by another process{holder}",
-                path=str(self.path),
-                hint="wait for the other process to finish; DuckDB allows one writer at a time",
-            ) from e
         except duckdb.Error as e:
-            raise WarehouseError(f"cannot open the warehouse: {e}", path=str(self.path)) from e
+            raise open_error(self.path, e) from e
         con.execute(f"SET file_search_path = {_literal(str(self.root))}")
-        if not read_only and self.schema != "main":
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
         if self.schema != "main":
-            con.execute(f"SET schema = {_literal(self.schema)}")
+            if not read_only:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
+                self.schema_exists = True
+            else:
+                # A reader does not create the schema: until the first build it does not
+                # exist, and every asset is missing (tables() finds nothing in it).
+                row = con.execute(
+                    "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ? "
+                    "AND database_name = current_database()",
+                    [self.schema],
+                ).fetchone()
+                self.schema_exists = bool(row and row[0])
+            if self.schema_exists:
+                con.execute(f"SET schema = {_literal(self.schema)}")
         self._con = con
         self._read_only = read_only
         return con
@@ -151,15 +227,31 @@ class Warehouse:
 
     def tables(self) -> dict[str, str | None]:
         """Tables and views of the project schema: lower-cased name -> materialization id."""
+        return {name: parse_comment(c) for name, c in self.table_comments().items()}
+
+    def table_comments(self) -> dict[str, str | None]:
+        """Tables and views of the project schema: lower-cased name -> raw COMMENT."""
+        return {name: comment for name, (_, comment) in self._project_tables().items()}
+
+    def _project_tables(self) -> dict[str, tuple[str, str | None]]:
         con = self.connect()
         rows = con.execute(
-            "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = ? "
+            "SELECT table_name, 'table', comment FROM duckdb_tables() WHERE schema_name = ? "
             "AND database_name = current_database() "
-            "UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE NOT internal "
+            "UNION ALL SELECT view_name, 'view', comment FROM duckdb_views() WHERE NOT internal "
             "AND schema_name = ? AND database_name = current_database()",
             [self.schema, self.schema],
         ).fetchall()
-        return {name.lower(): parse_comment(comment) for name, comment in rows}
+        return {name.lower(): (kind, comment) for name, kind, comment in rows}
+
+    def drop(self, name: str) -> bool:
+        """Drop table or view ``name`` of the project schema; False when there is none."""
+        found = self._project_tables().get(name.lower())
+        if found is None:
+            return False
+        kind = "VIEW" if found[0] == "view" else "TABLE"
+        self.connect().execute(f"DROP {kind} IF EXISTS {self.qualified(name)}")
+        return True
 
     def table_names(self) -> set[str]:
         """Every table and view, as ``name`` (project schema) and ``schema.name``, lower."""

@@ -35,18 +35,25 @@ Identity = tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class WarehouseState:
-    """Tables of the project schema (lower-cased name -> materialization id) and every
-    table or view name (``name`` in the project schema and ``schema.name``, lower-cased).
-    """
+    """The COMMENT of each table and view of the project schema (by lower-cased name)
+    and every table or view name (``name`` in the project schema and ``schema.name``,
+    lower-cased)."""
 
-    tables: dict[str, str | None]
+    comments: dict[str, str | None]
     names: frozenset[str]
     trusted: bool = True
 
     @classmethod
     def read(cls, warehouse: Warehouse) -> WarehouseState:
         """List an open (or openable) warehouse."""
-        return cls(warehouse.tables(), frozenset(warehouse.table_names()))
+        return cls(warehouse.table_comments(), frozenset(warehouse.table_names()))
+
+    @property
+    def tables(self) -> dict[str, str | None]:
+        """Tables of the project schema: name -> the materialization id in its COMMENT."""
+        from .warehouse import parse_comment
+
+        return {name: parse_comment(comment) for name, comment in self.comments.items()}
 
 
 def identity_of(path: Path) -> Identity | None:
@@ -74,7 +81,7 @@ def remembered(
         if data["path"] != str(path) or data["schema"] != schema:
             return None
         state = WarehouseState(
-            {str(k): v for k, v in data["tables"].items()},
+            {str(k): v for k, v in data["comments"].items()},
             frozenset(data["names"]),
             trusted=trust,
         )
@@ -97,7 +104,7 @@ def remember(
                 "path": str(path),
                 "schema": schema,
                 "identity": list(identity) if identity else None,
-                "tables": state.tables,
+                "comments": state.comments,
                 "names": sorted(state.names),
             }
         ),

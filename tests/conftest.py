@@ -3,12 +3,13 @@ a subprocess. Nothing is mocked: DuckDB files, SQLite catalogs and Graphviz are 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,35 @@ def spawn_assets(*args: str, cwd: Path, env: dict[str, str] | None = None) -> su
     )
 
 
+@contextlib.contextmanager
+def hold_warehouse(path: Path, *, write: bool = False) -> Iterator[int]:
+    """Another process holding the DuckDB file for writing (as a run does); yields its pid.
+
+    With ``write``, it also writes (a table in a schema of its own), as a run does, so the
+    file is no longer the one whose tables the catalog remembers."""
+    statement = "con.execute('CREATE SCHEMA held; CREATE TABLE held.t AS SELECT 1 AS x'); "
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; con = duckdb.connect(sys.argv[1]); "
+            + (statement if write else "")
+            + "print('held', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.05) -> Any:
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
     import time
@@ -146,4 +176,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float 
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-__all__ = ["Cli", "cli", "copy_project", "run_assets", "spawn_assets", "wait_for"]
+__all__ = [
+    "Cli",
+    "cli",
+    "copy_project",
+    "hold_warehouse",
+    "run_assets",
+    "spawn_assets",
+    "wait_for",
+]

@@ -15,3 +15,18 @@ def write_project(root: Path, files: dict[str, str], config: str = 'name = "t"\n
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"))
     return root
+
+
+def warehouse_objects(root: Path) -> dict[tuple[str, str], str | None]:
+    """Every table and view of ``root``'s warehouse: (schema, name) -> COMMENT."""
+    import duckdb
+
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() UNION ALL "
+            "SELECT schema_name, view_name, comment FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    finally:
+        con.close()
+    return {(schema, name): comment for schema, name, comment in rows}

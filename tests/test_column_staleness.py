@@ -71,6 +71,8 @@ def test_removing_a_column_makes_exactly_its_readers_stale(project: Cli) -> None
     root: Path = project.project  # type: ignore[assignment]
     # customer_id of stg_orders is read by int_orders_enriched only (not product_performance).
     edit(root / "models" / "staging" / "stg_orders.sql", "    customer_id,\n", "")
+    # Its check goes with it (a check naming a column the query lost is a load error).
+    edit(root / "models" / "staging" / "stg_orders.sql", "--   - not_null: customer_id\n", "")
     found = states(project)
     assert found["int_orders_enriched"][0] == "stale"
     assert found["product_performance"][0] == "fresh"

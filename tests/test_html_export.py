@@ -32,6 +32,9 @@ SCRIPT_PAYLOAD = "<script>window.__xss = 1</script>"
 IMG_PAYLOAD = "<img src=x onerror=\"window.__xss = 2; alert('xss')\">"
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
 class Page(HTMLParser):
     """The parts of one HTML page the tests look at."""
 
@@ -39,15 +42,30 @@ class Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.elements: list[tuple[str, dict[str, str]]] = []
         self.text: list[str] = []
-        self.texts_by_id: dict[str, list[str]] = {}
-        self._open_ids: list[str] = []
+        self.texts_by_id: dict[str, list[str]] = {}  # the text inside each element with an id
+        self._open: list[tuple[str, str | None]] = []  # (tag, id) of the open elements
         self.feed(text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+        values = {k: v or "" for k, v in attrs}
+        self.elements.append((tag, values))
+        if tag not in VOID:
+            self._open.append((tag, values.get("id")))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            if self._open.pop()[0] == tag:
+                break
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        for _, id_ in self._open:
+            if id_:
+                self.texts_by_id.setdefault(id_, []).append(data)
+
+    def text_of(self, id_: str) -> str:
+        """The text inside the element with this id ('' when there is none)."""
+        return " ".join(" ".join(self.texts_by_id.get(id_, [])).split())
 
     def all(self, tag: str) -> list[dict[str, str]]:
         return [a for t, a in self.elements if t == tag]
@@ -483,3 +501,42 @@ def test_a_hub_is_listed_not_drawn(tmp_path: Path) -> None:
     assert widen is not None and "disabled" in widen[1]
     assert not (site / "lineage" / "hub.1.svg").exists()
     check_links(site)
+
+
+def test_an_asset_page_shows_the_checks_declared_now(tmp_path: Path) -> None:
+    """Removed checks leave the checks table; their last results are folded apart."""
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "assets.toml").write_text('name = "p"\n')
+    model = root / "models" / "orders.sql"
+    header = (
+        "-- checks:\n--   - not_null: id\n--   - unique: [id]\n"
+        "--   - name: positive amounts\n--     expression: amount > 0\n"
+    )
+    model.write_text(header + "select 1 as id, 5 as amount\n")
+    cli = Cli(root)
+    cli("materialize")
+    # `unique` and `positive amounts` are removed, `accepted_values` is new (never run).
+    model.write_text(
+        "-- checks:\n--   - not_null: id\n"
+        "--   - accepted_values: {column: id, values: [1, 2]}\n"
+        "select 1 as id, 5 as amount\n"
+    )
+    cli("catalog", "export", str(tmp_path / "site"))
+    page = parse(tmp_path / "site" / "assets" / "orders.html")
+    rows = page.text_of("checks").split("checks no longer declared")[0]
+    assert "not_null(id)" in rows and "passed" in rows
+    assert "accepted_values(id)" in rows and "not run yet" in rows
+    assert "unique(id)" not in rows and "positive amounts" not in rows
+    details = page.by_id("previous-checks")
+    assert details is not None and details[0] == "details" and "open" not in details[1]
+    previous = page.text_of("previous-checks")
+    assert previous.startswith("2 checks no longer declared")
+    assert "unique(id)" in previous and "positive amounts" in previous
+    assert "not_null(id)" not in previous and "accepted_values" not in previous
+    # Once every check is declared again, nothing is folded away.
+    model.write_text(header + "select 1 as id, 5 as amount\n")
+    cli("catalog", "export", str(tmp_path / "site"))
+    page = parse(tmp_path / "site" / "assets" / "orders.html")
+    assert page.by_id("previous-checks") is None
+    assert "positive amounts" in page.text_of("checks")

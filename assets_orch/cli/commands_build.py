@@ -1,4 +1,4 @@
-"""Commands that build: materialize, retry, check."""
+"""Commands that build or change the warehouse: materialize, retry, check, prune."""
 
 from __future__ import annotations
 
@@ -343,3 +343,40 @@ def check(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
         out.print(f"{len(results)} check(s) on {len(names)} asset(s)")
     if any(r.blocking for _, r in results):
         raise RunFailedError("blocking checks failed")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="List what would be dropped; drop nothing.")
+@json_option
+@pass_ctx
+def prune(ctx: Context, dry_run: bool, as_json: bool) -> None:
+    """Drop tables left over from assets that no longer exist.
+
+    A table is left over when this project built it for an asset whose file or
+    function is gone. One still read by an asset is kept and named.
+    """
+    from rich.markup import escape
+
+    from ..leftovers import prune as prune_tables
+    from .render import ago, out, print_json
+
+    result = prune_tables(ctx.root(), dry_run=dry_run)
+    if as_json:
+        print_json(result.to_json())
+        return
+    verb = "would drop" if dry_run else "dropped"
+    for t in result.dropped:
+        where = f", {t.path}" if t.path else ""
+        out.print(
+            f"{verb} {escape(t.table)} (asset {escape(t.asset)}{escape(where)}, "
+            f"last built {ago(t.last_built)})"
+        )
+    for t, readers in result.kept:
+        out.print(
+            f"[yellow]kept[/] {escape(t.table)}: still read by {escape(', '.join(readers))} "
+            "(change those first, or declare it as a source in assets.toml)"
+        )
+    if not result.dropped and not result.kept:
+        out.print("no left-over tables")
+    else:
+        out.print(f"{len(result.dropped)} table(s) {verb}, {len(result.kept)} kept")

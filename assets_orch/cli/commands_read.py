@@ -90,8 +90,8 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
 
     if project.warehouse_view.tables is None:
         out.print(
-            "[yellow]note:[/] the warehouse is busy (a run is going on); "
-            "table presence is taken from the catalog"
+            "[yellow]note:[/] the warehouse is in use by another process (a run, or a "
+            "program holding it open); table presence is taken from the catalog"
         )
     for note in judgement.probe_notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
@@ -112,6 +112,17 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
         for name in shown:
             out.print(f"  {name}: {partition_counts(parts[name])}")
     out.print(f"\n{len(chosen)} asset(s): {status_counts(chosen) or 'none'}")
+    leftovers = project.leftover_tables()
+    if leftovers:
+        from rich.markup import escape
+
+        names = ", ".join(escape(t.table) for t in leftovers)
+        out.print(
+            f"[yellow]note:[/] {len(leftovers)} table(s) left over from assets that no longer "
+            f"exist: {names}; 'assets prune' drops them (or declare one as a source in "
+            "assets.toml to keep it)",
+            soft_wrap=True,
+        )
 
 
 def _print_nothing_found(project: Project) -> None:

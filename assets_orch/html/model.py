@@ -172,7 +172,8 @@ class AssetPage:
     downstreams: tuple[Link, ...]
     sources: tuple[str, ...]
     columns: tuple[ColumnView, ...]
-    checks: tuple[CheckView, ...]
+    checks: tuple[CheckView, ...]  # declared now, each with its latest result
+    previous_checks: tuple[CheckView, ...]  # results of checks no longer declared
     history: tuple[HistoryRow, ...]
     chart: tuple[Bar, ...]
     code: str  # highlighted by the template
@@ -224,6 +225,7 @@ def asset_page(
     # The error of the latest attempt, when that attempt failed (skips don't count).
     attempts = [m for m in history if m.status == "success" or m.status in FAILURE_STATUSES]
     last_error = attempts[0].error if attempts and attempts[0].status != "success" else None
+    checks, previous_checks = _checks(spec, catalog.latest_checks(spec.name))
     return AssetPage(
         name=spec.name,
         slug=exported[spec.name],
@@ -243,7 +245,8 @@ def asset_page(
         downstreams=tuple(link(d) for d in project.graph.downstreams[spec.name]),
         sources=spec.sources,
         columns=_columns(catalog, spec.name, last, link),
-        checks=_checks(spec, catalog.latest_checks(spec.name)),
+        checks=checks,
+        previous_checks=previous_checks,
         history=tuple(_history_row(m) for m in history),
         chart=chart(history),
         code=_code(project, spec),
@@ -333,15 +336,20 @@ def _column_ref(ref: Any, link: Callable[[str], Link]) -> Link:
     return Link(f"{asset}.{column}" if asset else column, href, None, note)
 
 
-def _checks(spec: AssetSpec, results: list[dict[str, Any]]) -> tuple[CheckView, ...]:
+def _checks(
+    spec: AssetSpec, results: list[dict[str, Any]]
+) -> tuple[tuple[CheckView, ...], tuple[CheckView, ...]]:
+    """The checks declared now, in declaration order, each with its latest result (by
+    label) and its declared severity; then the latest results of checks that are no
+    longer declared, newest first (the page shows them apart, folded)."""
     by_name = {r["check"]: r for r in results}
-    out = []
+    declared = []
     for check in spec.meta.checks:
         r = by_name.pop(check.label, None)
-        out.append(_check_view(check.label, check.severity, r))
-    # Results of checks no longer declared still tell what happened last time.
-    out += [_check_view(name, r.get("severity") or "error", r) for name, r in by_name.items()]
-    return tuple(out)
+        declared.append(_check_view(check.label, check.severity, r))
+    gone = sorted(by_name.items(), key=lambda item: -(item[1].get("checked_at") or 0))
+    previous = [_check_view(name, r.get("severity") or "error", r) for name, r in gone]
+    return tuple(declared), tuple(previous)
 
 
 def _check_view(label: str, severity: str, r: dict[str, Any] | None) -> CheckView:

@@ -65,11 +65,15 @@ def open_store(project: Project) -> PartitionStore:
     return PartitionStore(project.state_dir / STORE_FILE)
 
 
-def load_inputs(store: PartitionStore, defs: dict[str, PartitionsDef]) -> PartitionInputs:
+def load_inputs(
+    store: PartitionStore, defs: dict[str, PartitionsDef], schema: str | None = None
+) -> PartitionInputs:
     return PartitionInputs(
         definitions=defs,
         ranges={n: store.ranges(n) for n in defs},
         signatures={n: store.signature(n) for n in defs},
+        schemas={n: store.schema(n) for n in defs},
+        schema=schema,
         summaries={n: store.summary(n) for n in defs},
     )
 
@@ -89,7 +93,7 @@ def project_status(
     """
     now = now or time.time()
     graph = project.graph
-    snapshot = project.catalog.snapshot()
+    snapshot = project.snapshot()
     sources = project.source_versions(now=now)
     defs = definitions(graph)
     if not defs:
@@ -97,7 +101,7 @@ def project_status(
         return Judgement(statuses, {}, None, snapshot, sources, [])
     store = open_store(project)
     try:
-        inputs = load_inputs(store, defs)
+        inputs = load_inputs(store, defs, project.config.schema_name)
     finally:
         store.close()
     overlaid = overlay_snapshot(snapshot, graph, inputs)
@@ -155,6 +159,8 @@ def _probe_targets(
         now = current.get(name, {})
         if not now or inputs.signatures.get(name) not in (None, definition.signature):
             continue
+        if inputs.moved(name) is not None:
+            continue  # its ranges describe a table in another schema: all missing here
         verdicts: dict[RangeState, bool] = {}  # states are shared: judge each once
         for label, segments in inputs.ranges.get(name, {}).items():
             old = [(a, b) for a, b, st in segments if _outdated(st, now, verdicts)]

@@ -66,6 +66,8 @@ class PartitionRuntime:
             self.definitions,
             {unit.asset: self.store.ranges(unit.asset)},
             self.inputs.signatures,
+            schemas=self.inputs.schemas,
+            schema=self.inputs.schema,
             probes=self.inputs.probes,
             current=self.inputs.current,
         )

@@ -133,11 +133,20 @@ class PartitionInputs:
     definitions: dict[str, PartitionsDef]
     ranges: dict[str, dict[str, list[tuple[int, int, RangeState]]]]
     signatures: dict[str, str | None]
+    # asset -> the warehouse schema its ranges were written to (None: not recorded)
+    schemas: dict[str, str | None] = field(default_factory=dict)
+    schema: str | None = None  # the project's schema now
     summaries: dict[str, tuple[int, int, int, float | None]] = field(default_factory=dict)
     # asset -> static label -> indices whose query result changed (probe ran); absent: no probe
     probes: dict[str, dict[str, list[tuple[int, int, bool]]]] = field(default_factory=dict)
     # asset -> the current versions of the inputs the probes compared against
     current: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def moved(self, name: str) -> str | None:
+        """The schema ``name``'s ranges describe when it is not the project's schema now
+        (``schema`` changed in assets.toml): then they say nothing of the table here."""
+        built = self.schemas.get(name)
+        return built if built is not None and self.schema not in (None, built) else None
 
 
 def aggregate_version(summary: tuple[int, int, int, float | None]) -> str | None:
@@ -282,7 +291,10 @@ class _Judge:
     def __post_init__(self) -> None:
         name = self.spec.name
         signature = self.inputs.signatures.get(name)
-        self.reset = signature is not None and signature != self.definition.signature
+        self.moved = self.inputs.moved(name)
+        self.reset = self.moved is not None or (
+            signature is not None and signature != self.definition.signature
+        )
         self.gone = self.warehouse.has(name) is False
         self.partitioned = {u for u in self.spec.upstreams if u in self.inputs.definitions}
         self.whole = [u for u in self.spec.upstreams if u not in self.partitioned]
@@ -322,7 +334,9 @@ class _Judge:
         failed = stored is not None and stored.status == RANGE_FAILED
         if stored is None or not stored.built or self.gone:
             subject = (
-                PARTITIONING_CHANGED
+                f"last built in schema {self.moved}"
+                if self.moved is not None
+                else PARTITIONING_CHANGED
                 if self.reset
                 else "table is gone from the warehouse"
                 if self.gone and stored is not None and stored.built

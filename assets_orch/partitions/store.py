@@ -10,8 +10,9 @@ Two tables in the catalog database (``.assets/catalog.sqlite``), created on firs
     since (``dirty``), and the last error.
 ``partition_assets``
     per partitioned asset: the layout signature (time column, grain, static
-    dimensions) its rows were written with, its total row count, and a ``version``
-    that grows whenever any of its partitions' data changes.
+    dimensions) its rows were written with, the warehouse schema they were written to,
+    its total row count, and a ``version`` that grows whenever any of its partitions'
+    data changes.
 
 Invalidation is pushed, not compared: when a partition's data changes, the partitions
 of downstream assets that read it are marked ``dirty`` with the upstream's name (in
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS partition_ranges (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS partition_assets (
     asset TEXT PRIMARY KEY, signature TEXT NOT NULL, rows INTEGER NOT NULL DEFAULT 0,
-    version INTEGER NOT NULL DEFAULT 0, updated_at REAL
+    version INTEGER NOT NULL DEFAULT 0, updated_at REAL, warehouse_schema TEXT
 );
 """
 _COLUMNS = "status, fingerprint, consumed, dirty, error"
@@ -126,6 +127,9 @@ class PartitionStore:
             self._conn.execute("DROP TABLE partition_ranges")
             self._conn.execute("DROP TABLE IF EXISTS partition_assets")
             self._conn.execute("DROP TABLE IF EXISTS partition_revisions")
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(partition_assets)")}
+        if columns and "warehouse_schema" not in columns:  # unknown until the next run
+            self._conn.execute("ALTER TABLE partition_assets ADD COLUMN warehouse_schema TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -188,6 +192,14 @@ class PartitionStore:
             ).fetchone()
         return row[0] if row else None
 
+    def schema(self, asset: str) -> str | None:
+        """The warehouse schema ``asset``'s partitions were written to (None: unknown)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT warehouse_schema FROM partition_assets WHERE asset = ?", (asset,)
+            ).fetchone()
+        return row[0] if row else None
+
     def assets(self) -> list[str]:
         with self._lock:
             rows = self._conn.execute("SELECT asset FROM partition_assets ORDER BY 1").fetchall()
@@ -195,26 +207,32 @@ class PartitionStore:
 
     # ---- writing ----------------------------------------------------------------------
 
-    def reset(self, asset: str, signature: str) -> None:
+    def reset(self, asset: str, signature: str, schema: str | None = None) -> None:
         """Forget every range of ``asset`` (its table is rebuilt from scratch)."""
         with self._write() as c:
             c.execute("DELETE FROM partition_ranges WHERE asset = ?", (asset,))
             c.execute(
-                "INSERT INTO partition_assets (asset, signature, rows, version, updated_at) "
-                "VALUES (?, ?, 0, 1, ?) ON CONFLICT (asset) DO UPDATE SET "
-                "signature = excluded.signature, rows = 0, version = version + 1, "
-                "updated_at = excluded.updated_at",
-                (asset, signature, time.time()),
+                "INSERT INTO partition_assets (asset, signature, rows, version, updated_at, "
+                "warehouse_schema) VALUES (?, ?, 0, 1, ?, ?) ON CONFLICT (asset) DO UPDATE "
+                "SET signature = excluded.signature, rows = 0, version = version + 1, "
+                "updated_at = excluded.updated_at, warehouse_schema = excluded.warehouse_schema",
+                (asset, signature, time.time(), schema),
             )
 
-    def ensure(self, asset: str, signature: str) -> None:
-        """Register ``asset`` with its layout signature if it is not known yet."""
+    def ensure(self, asset: str, signature: str, schema: str | None = None) -> None:
+        """Register ``asset`` with its layout signature (and schema) if not known yet."""
         with self._write() as c:
             c.execute(
-                "INSERT OR IGNORE INTO partition_assets (asset, signature, rows, updated_at) "
-                "VALUES (?, ?, 0, ?)",
-                (asset, signature, time.time()),
+                "INSERT OR IGNORE INTO partition_assets (asset, signature, rows, updated_at, "
+                "warehouse_schema) VALUES (?, ?, 0, ?, ?)",
+                (asset, signature, time.time(), schema),
             )
+            if schema is not None:  # recorded before schemas were: this run's is the one
+                c.execute(
+                    "UPDATE partition_assets SET warehouse_schema = ? WHERE asset = ? "
+                    "AND warehouse_schema IS NULL",
+                    (schema, asset),
+                )
 
     def update(
         self,

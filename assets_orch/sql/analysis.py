@@ -53,6 +53,9 @@ class SqlAnalysis:
     files: tuple[str, ...]
     fingerprint: str
     sql: str
+    # Output column names (lower-cased) when the query names every one of them (no
+    # ``*``, no unnamed expression); None when only running it can tell.
+    columns: tuple[str, ...] | None = None
 
 
 def analyze_sql(text: str, *, path: str, dialect: str = "duckdb") -> SqlAnalysis:
@@ -77,7 +80,45 @@ def analyze_sql(text: str, *, path: str, dialect: str = "duckdb") -> SqlAnalysis
         fingerprint = fingerprint_expression(parsed.expression)
     except RecursionError as e:
         raise too_deep_error(path, parsed.start) from e
-    return SqlAnalysis(tables=tables, files=files, fingerprint=fingerprint, sql=sql)
+    columns = output_names(parsed.expression)
+    return SqlAnalysis(
+        tables=tables, files=files, fingerprint=fingerprint, sql=sql, columns=columns
+    )
+
+
+def output_names(expression: object) -> tuple[str, ...] | None:
+    """The output column names of a query when it names each one, lower-cased.
+
+    A set operation takes its names from its first branch. ``*``, ``COLUMNS(...)`` and
+    expressions without an alias (DuckDB names those after their text) give None.
+
+    >>> from sqlglot import parse_one
+    >>> output_names(parse_one("select a, b + 1 as B, t.c from t"))
+    ('a', 'b', 'c')
+    >>> [output_names(parse_one(q)) for q in ("select *, 1 as x from t", "select a + 1 from t")]
+    [None, None]
+    """
+    from sqlglot import exp
+
+    node = expression
+    while isinstance(node, exp.SetOperation):
+        node = node.this
+    while isinstance(node, exp.Subquery):
+        node = node.this
+    if not isinstance(node, exp.Select):
+        return None
+    names = []
+    for projection in node.expressions:
+        if isinstance(projection, exp.Alias):
+            name = projection.alias
+        elif isinstance(projection, exp.Column) and not isinstance(projection.this, exp.Star):
+            name = projection.name
+        else:
+            return None
+        if not name:
+            return None
+        names.append(name.lower())
+    return tuple(names)
 
 
 def _to_duckdb(parsed: ParsedQuery, path: str) -> str:
