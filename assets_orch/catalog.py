@@ -434,13 +434,21 @@ class Catalog:
         )
         return [_mat_from_row(r) for r in rows]
 
-    def snapshot(self) -> CatalogSnapshot:
-        """The last success and last status of every asset, in one query."""
-        rows = self._read(
+    def snapshot(self, only: Iterable[str] | None = None) -> CatalogSnapshot:
+        """The last success and last status of every asset (of ``only`` when given)."""
+        query = (
             "SELECT s.asset, s.last_status, s.last_error, "
             + ", ".join(f"m.{c.strip()}" for c in _MAT_COLUMNS.split(","))
             + " FROM asset_state s LEFT JOIN materializations m ON m.id = s.last_success_id"
         )
+        if only is None:
+            rows = self._read(query)
+        else:
+            wanted, rows = sorted(only), []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows += self._read(f"{query} WHERE s.asset IN ({marks})", chunk)
         assets: dict[str, AssetHistory] = {}
         for row in rows:
             asset, last_status, last_error, *mat = row

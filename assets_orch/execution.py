@@ -36,6 +36,7 @@ from .outcomes import (
     RunResult,
     new_run_id,
 )
+from .python_assets import load_function
 from .records import (
     CANCELLED,
     FAILED,
@@ -738,9 +739,9 @@ class Engine:
                 version_seed=seed,
                 may_commit=may_commit,
             ), None
-        assert spec.func is not None
+        func = spec.func or load_function(self.warehouse.root, spec.path, spec.name)
         args = {p: self.warehouse.relation(cursor, self.graph.resolve(p)) for p in spec.params}
-        value = spec.func(**args)
+        value = func(**args)
         return self.warehouse.build_python(
             cursor,
             name=spec.name,

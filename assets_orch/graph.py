@@ -127,6 +127,17 @@ class AssetGraph:
         """All downstreams of ``name`` (not itself), up to ``depth`` hops."""
         return self._walk(name, self.downstreams, depth)
 
+    def with_ancestors(self, names: Iterable[str]) -> set[str]:
+        """``names`` and every upstream of them: what their statuses depend on."""
+        seen = set(names)
+        queue = deque(seen)
+        while queue:
+            for nxt in self.upstreams[queue.popleft()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return seen
+
     def descendants_of(self, names: Iterable[str]) -> set[str]:
         """Union of the downstream closures of ``names`` (not including them)."""
         seen: set[str] = set()

@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import project_cache
 from .catalog import Catalog
 from .config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_project_root, load_config
 from .discovery import discover
@@ -80,14 +82,21 @@ class Project:
             _reconcile_if_abandoned(root, config, catalog)
         view, names, comments = _warehouse_state(root, config, catalog, warehouse)
         leftovers = Leftovers(catalog, config, comments)
-        cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
-        specs = discover(
-            root,
-            config,
-            warehouse_tables=names if check_tables else None,
-            cache=cache,
-            leftovers=None if allow_leftovers or not check_tables else leftovers,
+        tables = names if check_tables else None
+        refused = None if allow_leftovers or not check_tables else leftovers
+        listing = project_cache.list_files(root, config.model_paths, config.python_paths)
+        key = project_cache.key_of(
+            listing,
+            (root / CONFIG_FILE).read_bytes(),
+            tables=tables,
+            leftovers=sorted(refused.built) if refused is not None else None,
         )
+        cached_path = root / STATE_DIR / project_cache.CACHE_FILE
+        specs = project_cache.load(cached_path, key)
+        if specs is None:
+            cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
+            specs = discover(root, config, warehouse_tables=tables, cache=cache, leftovers=refused)
+            project_cache.save(cached_path, key, specs, listing)
         graph = AssetGraph(specs)
         return cls(root, config, specs, graph, view, catalog, leftovers)
 
@@ -132,9 +141,13 @@ class Project:
 
     # ---- state ------------------------------------------------------------------------
 
-    def source_versions(self, *, now: float | None = None) -> dict[str, str]:
-        """Current version of every file source, re-hashing only files that changed."""
-        patterns = sorted({f for s in self.specs for f in s.file_sources})
+    def source_versions(
+        self, *, now: float | None = None, only: set[str] | None = None
+    ) -> dict[str, str]:
+        """Current version of every file source (read by ``only`` when given),
+        re-hashing only files that changed."""
+        specs = self.specs if only is None else [self.graph.specs[n] for n in only]
+        patterns = sorted({f for s in specs for f in s.file_sources})
         if not patterns:
             return {}
         previous = self.catalog.source_observations()
@@ -143,10 +156,11 @@ class Project:
             self.catalog.save_source_observations(changed)
         return versions
 
-    def snapshot(self) -> CatalogSnapshot:
-        """What the catalog knows of every asset's past, each asset judged by the build
-        its table holds (see :func:`~assets_orch.staleness.with_held_builds`)."""
-        snapshot = self.catalog.snapshot()
+    def snapshot(self, only: set[str] | None = None) -> CatalogSnapshot:
+        """What the catalog knows of every asset's past (of ``only`` when given), each
+        asset judged by the build its table holds (see
+        :func:`~assets_orch.staleness.with_held_builds`)."""
+        snapshot = self.catalog.snapshot(only)
         held = held_elsewhere(snapshot, self.warehouse_view)
         if not held:
             return snapshot
@@ -154,16 +168,30 @@ class Project:
         found = {name: records[mid] for name, mid in held.items() if mid in records}
         return with_held_builds(snapshot, found)
 
-    def status(self, *, now: float | None = None) -> dict[str, AssetStatus]:
-        """Every asset's state and staleness reasons, in lineage order."""
-        return self.judge(now=now).statuses
+    def status(
+        self, *, now: float | None = None, of: Iterable[str] | None = None
+    ) -> dict[str, AssetStatus]:
+        """Every asset's state and staleness reasons, in lineage order; with ``of``,
+        only those assets and their upstreams are judged (and returned)."""
+        return self.judge(now=now, of=of).statuses
 
-    def judge(self, *, now: float | None = None, warehouse: Warehouse | None = None) -> Judgement:
-        """Statuses with partitioned assets judged per partition (docs/partitions.md)."""
+    def judge(
+        self,
+        *,
+        now: float | None = None,
+        warehouse: Warehouse | None = None,
+        of: Iterable[str] | None = None,
+    ) -> Judgement:
+        """Statuses with partitioned assets judged per partition (docs/partitions.md).
+
+        ``of`` limits the work to those assets and their upstreams (what their statuses
+        depend on): ``lineage NAME`` at 10,000 assets judges its neighbourhood only.
+        """
         from .column_versions import refine_statuses
         from .partitions.context import project_status
 
-        judgement = project_status(self, now=now or time.time(), warehouse=warehouse)
+        only = self.graph.with_ancestors(of) if of is not None else None
+        judgement = project_status(self, now=now or time.time(), warehouse=warehouse, only=only)
         judgement.statuses = refine_statuses(
             self,
             judgement.statuses,

@@ -167,6 +167,52 @@ def load_python_assets(file: Path, rel_path: str) -> list[LoadedPythonAsset]:
     return result
 
 
+_LOADED: dict[Path, list[LoadedPythonAsset]] = {}
+
+
+def load_function(root: Path, rel_path: str, name: str) -> Callable[..., Any]:
+    """The function of Python asset ``name`` in ``rel_path``, importing its module once
+    per process (a project loaded from the project cache has none; see
+    :mod:`assets_orch.project_cache`). Raises PythonAssetError when it is not there."""
+    file = (root / rel_path).resolve()
+    loaded = _LOADED.get(file)
+    if loaded is None:
+        loaded = _LOADED[file] = load_python_assets(file, rel_path)
+    for item in loaded:
+        if item.definition.name == name:
+            return item.definition.func
+    raise PythonAssetError(
+        f"@asset '{name}' is no longer defined in this file",
+        path=rel_path,
+        hint="run the command again: the project changed since it was loaded",
+    )
+
+
+def function_source(root: Path, rel_path: str, name: str) -> str:
+    r"""The source of the top-level function ``name`` (decorators included) in
+    ``rel_path``, read without importing the module; "" when it is not found.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "a.py").write_text("x = 1\n@asset()\ndef f(u):\n    return u\n")
+    >>> print(function_source(root, "a.py", "f"))
+    @asset()
+    def f(u):
+        return u
+    """
+    try:
+        text = (root / rel_path).read_text(encoding="utf-8")
+        tree = ast.parse(text)
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return ""
+    lines = text.splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            return "\n".join(lines[first - 1 : node.end_lineno])
+    return ""
+
+
 def _strip_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
     if (
         body

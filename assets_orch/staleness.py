@@ -216,8 +216,11 @@ def compute_status(
     source_versions: dict[str, str],
     warehouse: WarehouseView,
     now: float,
+    *,
+    only: set[str] | None = None,
 ) -> dict[str, AssetStatus]:
-    """Status of every asset in the graph, in lineage order.
+    """Status of every asset in the graph (of ``only``, which holds the upstreams of
+    each of its assets, when given), in lineage order.
 
     >>> from assets_orch.metadata import AssetMeta
     >>> from assets_orch.specs import AssetSpec
@@ -226,7 +229,7 @@ def compute_status(
     'missing'
     """
     result: dict[str, AssetStatus] = {}
-    for name in graph.order():
+    for name in graph.order(only):
         spec = graph.specs[name]
         reasons = asset_reasons(spec, snapshot, source_versions, warehouse, now)
         changed = {r.subject for r in reasons if r.kind == UPSTREAM_CHANGED}

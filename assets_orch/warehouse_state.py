@@ -42,6 +42,7 @@ class WarehouseState:
     comments: dict[str, str | None]
     names: frozenset[str]
     trusted: bool = True
+    ids: dict[str, str | None] | None = None  # parsed from the comments, when remembered
 
     @classmethod
     def read(cls, warehouse: Warehouse) -> WarehouseState:
@@ -51,6 +52,8 @@ class WarehouseState:
     @property
     def tables(self) -> dict[str, str | None]:
         """Tables of the project schema: name -> the materialization id in its COMMENT."""
+        if self.ids is not None:
+            return self.ids
         from .warehouse import parse_comment
 
         return {name: parse_comment(comment) for name, comment in self.comments.items()}
@@ -84,6 +87,7 @@ def remembered(
             {str(k): v for k, v in data["comments"].items()},
             frozenset(data["names"]),
             trusted=trust,
+            ids=data["ids"],
         )
     except (ValueError, KeyError, TypeError):
         return None  # written by another version
@@ -105,6 +109,7 @@ def remember(
                 "schema": schema,
                 "identity": list(identity) if identity else None,
                 "comments": state.comments,
+                "ids": state.tables,
                 "names": sorted(state.names),
             }
         ),

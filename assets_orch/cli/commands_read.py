@@ -193,10 +193,10 @@ def lineage(
 
         return show_column_lineage(project, name, direction, depth, fmt, output, as_json)
     focus = project.graph.resolve(name)
-    statuses = project.status()
     up = direction in (None, "upstream")
     down = direction in (None, "downstream")
     hood = neighbourhood(project.graph, focus, upstream=up, downstream=down, depth=depth)
+    statuses = project.status(of=hood.nodes)
 
     deliver_lineage(
         fmt,

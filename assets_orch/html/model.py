@@ -9,7 +9,6 @@ asset did not change renders to the same bytes on the next export.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -404,12 +403,11 @@ def _code(project: Project, spec: AssetSpec) -> str:
         return spec.source_text
     if spec.sql is not None:
         return spec.sql
-    if spec.func is not None:
-        try:
-            return inspect.getsource(spec.func)
-        except (OSError, TypeError):
-            pass
-    return ""
+    from ..python_assets import function_source
+
+    # The function's name in its file: the asset's name unless @asset(name=...) set it.
+    func_name = getattr(spec.func, "__name__", spec.name)
+    return function_source(project.root, spec.path, func_name)
 
 
 def runs(catalog: Catalog, exported: Mapping[str, str], limit: int = RUNS_LIMIT) -> list[RunView]:

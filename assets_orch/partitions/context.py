@@ -84,6 +84,7 @@ def project_status(
     now: float | None = None,
     warehouse: Warehouse | None = None,
     probe: bool = True,
+    only: set[str] | None = None,
 ) -> Judgement:
     """Judge every asset of ``project`` (partitioned ones per partition).
 
@@ -93,11 +94,13 @@ def project_status(
     """
     now = now or time.time()
     graph = project.graph
-    snapshot = project.snapshot()
-    sources = project.source_versions(now=now)
     defs = definitions(graph)
+    if defs:
+        only = None  # partitions are judged across the project (mappings, probes)
+    snapshot = project.snapshot(only)
+    sources = project.source_versions(now=now, only=only)
     if not defs:
-        statuses = compute_status(graph, snapshot, sources, project.warehouse_view, now)
+        statuses = compute_status(graph, snapshot, sources, project.warehouse_view, now, only=only)
         return Judgement(statuses, {}, None, snapshot, sources, [])
     store = open_store(project)
     try:

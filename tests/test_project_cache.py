@@ -1,0 +1,124 @@
+"""The project cache: an unchanged project loads from one file; any change to what
+discovery reads (files, config, warehouse tables) is a new discovery."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import Cli
+from helpers import write_project
+
+from assets_orch import project_cache
+from assets_orch.errors import AssetsError
+from assets_orch.project import Project
+
+PY_ASSET = """
+from assets_orch import asset
+
+
+@asset(description="doubles")
+def doubled(a):
+    return a.project("x * 2 as x")
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Files written by a test are seconds old at most: trust them at once.
+    monkeypatch.setattr(project_cache, "RACY_SECONDS", 0)
+
+
+def project(tmp_path: Path) -> Path:
+    return write_project(
+        tmp_path / "p",
+        {
+            "models/a.sql": "select 1 as x",
+            "models/b.sql": "-- description: reads a\nselect x + 1 as y from a",
+            "assets/doubled.py": PY_ASSET,
+        },
+    )
+
+
+def cached(root: Path) -> Path:
+    return root / ".assets" / project_cache.CACHE_FILE
+
+
+def names(root: Path) -> list[str]:
+    loaded = Project.load(root)
+    loaded.catalog.close()
+    return [s.name for s in loaded.specs]
+
+
+def test_an_unchanged_project_loads_from_the_cache(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    first = Project.load(root)
+    first.catalog.close()
+    assert cached(root).exists()
+    (root / ".assets" / "parse_cache.pickle").unlink()  # the cache alone must answer
+    second = Project.load(root)
+    second.catalog.close()
+    assert [s.to_json() for s in second.specs] == [s.to_json() for s in first.specs]
+    assert not (root / ".assets" / "parse_cache.pickle").exists()
+    python = second.graph.specs["doubled"]
+    assert python.func is None and python.params == ("a",)
+
+
+def test_a_python_asset_from_the_cache_runs(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    names(root)  # fills the cache
+    Cli(root)("materialize")
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    assert con.execute("select x from doubled").fetchall() == [(2,)]
+    con.close()
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_seen(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    names(root)
+    path = root / "models/b.sql"
+    before = os.stat(path)
+    path.write_text(path.read_text().replace("x + 1", "x + 2"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    loaded = Project.load(root)
+    loaded.catalog.close()
+    assert "x + 2" in (loaded.graph.specs["b"].sql or "")
+
+
+def test_added_and_removed_files_are_seen(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    assert names(root) == ["a", "b", "doubled"]
+    (root / "models/c.sql").write_text("select y from b")
+    assert names(root) == ["a", "b", "c", "doubled"]
+    (root / "models/c.sql").unlink()
+    assert names(root) == ["a", "b", "doubled"]
+
+
+def test_a_new_warehouse_table_changes_what_resolves(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    Cli(root)("materialize", "a")
+    (root / "models/ext.sql").write_text("select * from raw_orders")
+    with pytest.raises(AssetsError, match="raw_orders"):
+        names(root)  # errors are not cached
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("create table raw_orders as select 1 as id")
+    con.close()
+    loaded = Project.load(root)
+    loaded.catalog.close()
+    assert loaded.graph.specs["ext"].external_tables == ("raw_orders",)
+
+
+def test_a_config_change_is_a_new_discovery(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    names(root)
+    (root / "assets.toml").write_text('name = "t"\nmodel_paths = ["models"]\npython_paths = []\n')
+    assert names(root) == ["a", "b"]
+
+
+def test_recent_files_are_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(project_cache, "RACY_SECONDS", 60)
+    root = project(tmp_path)
+    names(root)
+    assert not cached(root).exists()
