@@ -36,7 +36,6 @@ from .outcomes import (
     RunResult,
     new_run_id,
 )
-from .python_assets import load_function
 from .records import (
     CANCELLED,
     FAILED,
@@ -739,7 +738,11 @@ class Engine:
                 version_seed=seed,
                 may_commit=may_commit,
             ), None
-        func = spec.func or load_function(self.warehouse.root, spec.path, spec.name)
+        func = spec.func
+        if func is None:  # loaded from the project cache: import its module now
+            from .python_assets import load_function
+
+            func = load_function(self.warehouse.root, spec.path, spec.name)
         args = {p: self.warehouse.relation(cursor, self.graph.resolve(p)) for p in spec.params}
         value = func(**args)
         return self.warehouse.build_python(

@@ -25,7 +25,6 @@ from collections.abc import Iterable
 from graphlib import CycleError, TopologicalSorter
 
 from .errors import GraphError, SelectionError
-from .header import closest_name
 from .specs import AssetSpec
 
 _GRAPH_OP = re.compile(r"^(?P<up>\d*\+)?(?P<body>[^+]+?)(?P<down>\+\d*)?$")
@@ -60,6 +59,8 @@ class AssetGraph:
         """The asset's canonical name for ``name`` (case-insensitive), or SelectionError."""
         found = self._by_key.get(name.lower())
         if found is None:
+            from .header import closest_name  # not on the path of a good load (yaml)
+
             close = closest_name(name, list(self.specs))
             raise SelectionError(
                 f"no asset named '{name}'",

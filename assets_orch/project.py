@@ -27,11 +27,9 @@ from typing import TYPE_CHECKING
 from . import project_cache
 from .catalog import Catalog
 from .config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_project_root, load_config
-from .discovery import discover
 from .errors import WarehouseBusyError
 from .graph import AssetGraph
 from .leftovers import Leftover, Leftovers
-from .parse_cache import CACHE_FILE, ParseCache
 from .sources import observe
 from .specs import AssetSpec
 from .staleness import AssetStatus, WarehouseView, held_elsewhere, with_held_builds
@@ -94,6 +92,10 @@ class Project:
         cached_path = root / STATE_DIR / project_cache.CACHE_FILE
         specs = project_cache.load(cached_path, key)
         if specs is None:
+            # Imported here: a load from the project cache needs neither (nor YAML).
+            from .discovery import discover
+            from .parse_cache import CACHE_FILE, ParseCache
+
             cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
             specs = discover(root, config, warehouse_tables=tables, cache=cache, leftovers=refused)
             project_cache.save(cached_path, key, specs, listing)

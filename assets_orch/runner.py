@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .discovery import nothing_found
 from .errors import SelectionError
 from .execution import Engine, plan_statuses
 from .lock import WriterLock
@@ -237,6 +236,8 @@ def _plan(
 ) -> Plan:
     """Assets (and partition batches) the run will consider."""
     if not project.specs:
+        from .discovery import nothing_found
+
         raise nothing_found(project.config)
     statuses = judgement.statuses
     retry = _retry_set(project, retry_failed) if retry_failed is not None else None

@@ -133,6 +133,9 @@ class Runner:
         self.assets = assets_command()
         self.env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
         self.env.pop("ASSETS_DEBUG", None)
+        # As on a user's machine: compiled modules are cached in __pycache__ (a sandbox
+        # setting PYTHONDONTWRITEBYTECODE would add ~0.1 s of compiling to every command).
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self._logs = self.workdir / "logs"
         self._log_n = 0
 
