@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .check_inputs import check_columns, check_inputs
 from .config import ProjectConfig
@@ -24,7 +24,9 @@ from .sql import TableRef, analyze_sql
 
 if TYPE_CHECKING:
     from .leftovers import Leftovers
+    from .metadata import AssetMeta
     from .parse_cache import ParseCache
+    from .sql.analysis import SqlAnalysis
 
 
 @dataclass(frozen=True)
@@ -133,10 +135,13 @@ def _discover(
     cache: ParseCache | None,
     leftovers: Leftovers | None,
 ) -> list[AssetSpec]:
-    raw = [
-        _sql_asset(root, f, config, analyzer, cache)
-        for f in iter_files(root, config.model_paths, ".sql")
+    if analyzer is not None:
+        cache = None  # a custom analyzer's results are not ours to cache
+    files = [
+        _read_sql(root, f, config, cache) for f in iter_files(root, config.model_paths, ".sql")
     ]
+    ahead = _analyze_ahead(files, analyzer)
+    raw = [_sql_asset(f, analyzer, cache, ahead.get(f.rel)) for f in files]
     python_specs: list[AssetSpec] = []
     for file in iter_files(root, config.python_paths, ".py"):
         rel = file.relative_to(root).as_posix()
@@ -206,16 +211,23 @@ def _refuse_leftovers(
         )
 
 
-def _sql_asset(
-    root: Path,
-    file: Path,
-    config: ProjectConfig,
-    analyzer: object | None,
-    cache: ParseCache | None = None,
-) -> _RawSql:
+@dataclass(frozen=True)
+class _SqlFile:
+    """A SQL asset file read, with its header, metadata and effective dialect, and its
+    analysis when the parse cache has it."""
+
+    file: Path
+    rel: str
+    text: str
+    read: Any  # the parse cache's look-up (None without a cache)
+    header: Header
+    meta: AssetMeta
+    dialect: str
+    analysis: SqlAnalysis | None
+
+
+def _read_sql(root: Path, file: Path, config: ProjectConfig, cache: ParseCache | None) -> _SqlFile:
     rel = _relative(root, file)
-    if analyzer is not None:
-        cache = None  # a custom analyzer's results are not ours to cache
     try:
         read = cache.lookup(rel, file) if cache is not None else None
         text = read.text if read is not None else file.read_text(encoding="utf-8")
@@ -231,29 +243,51 @@ def _sql_asset(
         header.values, path=rel, key_lines=header.key_lines, default_line=1, prose=header.prose
     )
     dialect = meta.dialect or config.dialect
-    if cached is not None and cached.dialect == dialect:
-        analysis = cached.analysis
-    else:
+    analysis = cached.analysis if cached is not None and cached.dialect == dialect else None
+    return _SqlFile(file, rel, text, read, header, meta, dialect, analysis)
+
+
+def _analyze_ahead(files: list[_SqlFile], analyzer: object | None) -> dict[str, SqlAnalysis]:
+    """Analyses of the files the parse cache lacks, on every core when there are many."""
+    if analyzer is not None:
+        return {}
+    from .sql.parallel import analyze_many
+
+    return analyze_many([(f.text, f.rel, f.dialect) for f in files if f.analysis is None])
+
+
+def _sql_asset(
+    item: _SqlFile,
+    analyzer: object | None,
+    cache: ParseCache | None,
+    ahead: SqlAnalysis | None = None,
+) -> _RawSql:
+    analysis = item.analysis
+    if analysis is None:
         analyze = getattr(analyzer, "analyze", None) or analyze_sql
-        analysis = analyze(text, path=rel, dialect=dialect)
-        if cache is not None and read is not None:
+        analysis = ahead or analyze(item.text, path=item.rel, dialect=item.dialect)
+        if cache is not None and item.read is not None:
             from .parse_cache import CachedHeader
 
+            header = item.header
             raw_header = CachedHeader(header.values, header.prose, header.key_lines)
-            cache.store(rel, read, dialect=dialect, header=raw_header, analysis=analysis)
+            cache.store(
+                item.rel, item.read, dialect=item.dialect, header=raw_header, analysis=analysis
+            )
+    meta = item.meta
     fingerprint = hashlib.sha256(
         f"sql:{analysis.fingerprint}:{meta.output_fingerprint()}".encode()
     ).hexdigest()
     spec = AssetSpec(
-        name=file.stem,
+        name=item.file.stem,
         kind="sql",
-        path=rel,
+        path=item.rel,
         line=1,
         meta=meta,
         fingerprint=fingerprint,
         file_sources=tuple(analysis.files),
         sql=analysis.sql,
-        source_text=text,
+        source_text=item.text,
     )
     return _RawSql(spec=spec, tables=tuple(analysis.tables), columns=analysis.columns)
 
