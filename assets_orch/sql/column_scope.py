@@ -77,6 +77,7 @@ class Env:
         self.parent = parent
         self.sources: dict[str, Source] = {}
         self.projections: dict[str, Deps] = {}  # output aliases (ORDER BY may name them)
+        self.windows: dict[str, exp.Window] = {}  # the SELECT's WINDOW clause, by name
 
     def find(self, alias: str) -> Source | None:
         env: Env | None = self

@@ -19,7 +19,8 @@ Value and filter, per output column:
   ``LIMIT``/``OFFSET``, the comparison columns of ``UNION``/``INTERSECT``/``EXCEPT``,
   subqueries in those clauses, and the rows of every source (a CTE's own ``WHERE``).
   Per column also: an aggregate's ``FILTER (WHERE ...)``, a window's ``PARTITION BY``
-  and (for non-ranking functions) ``ORDER BY``, and a scalar subquery's row filters.
+  and (for non-ranking functions) ``ORDER BY``, inline or from the ``WINDOW`` clause,
+  and a scalar subquery's row filters.
 
 Fingerprints are structural hashes of the expressions, with each column reference
 replaced by the fingerprint of what it resolves to, so they do not depend on aliases
@@ -151,7 +152,8 @@ class Walker:
         left = self.query(node.left, ctes, outer)
         right = self.query(node.right, ctes, outer)
         kind = node.key
-        distinct = bool(node.args.get("distinct")) or not isinstance(node, exp.Union)
+        distinct = bool(node.args.get("distinct"))  # UNION / EXCEPT / INTERSECT without ALL
+        compared_rows = distinct or not isinstance(node, exp.Union)
         if node.args.get("by_name"):
             names = [c.name for c in left.cols]
             names += [c.name for c in right.cols if c.name.lower() not in left.by_name]
@@ -177,14 +179,14 @@ class Walker:
             cols.append(
                 Col(name, Deps(value, filt, fp, ldeps.volatile or rdeps.volatile), _named(lcol))
             )
-        rows = left.rows | right.rows | (frozenset(compared) if distinct else EMPTY)
+        rows = left.rows | right.rows | (frozenset(compared) if compared_rows else EMPTY)
         rows_fp = digest(
             kind,
             str(distinct),
             str(bool(node.args.get("by_name"))),
             left.rows_fp,
             right.rows_fp,
-            *([c.deps.fp for c in cols] if distinct else []),
+            *([c.deps.fp for c in cols] if compared_rows else []),
         )
         result = Result(cols, rows, rows_fp, left.rows_volatile or right.rows_volatile)
         return self.limited(node, result, ctes, outer)
@@ -192,20 +194,37 @@ class Walker:
     def limited(
         self, node: exp.Expr, result: Result, ctes: dict[str, Result], outer: Env | None
     ) -> Result:
-        """Apply a set operation's or parenthesized query's own ORDER BY / LIMIT."""
-        limit = node.args.get("limit") or node.args.get("offset")
-        if not limit:
+        """Apply a set operation's or parenthesized query's own ORDER BY / LIMIT / OFFSET."""
+        if not _limits(node):
             return result
         env = Env(outer)
         env.projections = {c.name.lower(): c.deps for c in result.cols}
         order = node.args.get("order")
-        deps = [self.expr(order, env, ctes)] if order else []
+        deps = self._order(order, env, ctes, result.cols) if order is not None else Deps()
         return Result(
             result.cols,
-            result.rows | union(deps).all,
-            digest("limit", result.rows_fp, structure(limit), *(d.fp for d in deps)),
-            result.rows_volatile or not order,
+            result.rows | deps.all,
+            digest("limit", result.rows_fp, _limits(node), deps.fp),
+            result.rows_volatile or order is None,
         )
+
+    def _order(self, order: exp.Expr, env: Env, ctes: dict[str, Result], cols: list[Col]) -> Deps:
+        """What an ORDER BY reads; ``ORDER BY ALL`` orders by every output column."""
+        if not any(_is_all(o) for o in order.expressions):
+            return self.expr(order, env, ctes)
+        parts = []
+        deps = []
+        for ordered in order.expressions:
+            if _is_all(ordered):
+                d = union(c.deps for c in cols)
+                d = Deps(d.value, d.filter, digest("all", *(c.deps.fp for c in cols)), d.volatile)
+            else:
+                d = self.expr(ordered.this, env, ctes)
+            flags = (ordered.args.get(k) for k in ("desc", "nulls_first"))
+            parts.append(digest(d.fp, *map(repr, flags)))
+            deps.append(d)
+        merged = union(deps)
+        return Deps(merged.value, merged.filter, digest("order", *parts), merged.volatile)
 
     # ---- SELECT -----------------------------------------------------------------------
 
@@ -237,6 +256,7 @@ class Walker:
                 f"join:{kind}:{source.identity}:{self._fp(on, env, ctes)}:"
                 + ",".join(d.fp for d in using)
             )
+        env.windows = {w.name.lower(): w for w in node.args.get("windows") or []}
         cols: list[Col] = []
         aggregate = False
         for projection in node.selects:
@@ -281,17 +301,18 @@ class Walker:
                 deps = union(c.deps for c in cols)
                 parts.append("distinct:" + ",".join(c.deps.fp for c in cols))
             rows |= deps.all
-        limit = node.args.get("limit") or node.args.get("offset")
-        if limit is not None or distinct_on:
-            # ORDER BY decides which rows are kept under LIMIT or DISTINCT ON.
+        limits = _limits(node)
+        if limits or distinct_on:
+            # ORDER BY decides which rows are kept under LIMIT/OFFSET or DISTINCT ON.
             order = node.args.get("order")
-            deps = self.expr(order, env, ctes) if order is not None else Deps()
+            deps = self._order(order, env, ctes, cols) if order is not None else Deps()
             rows |= deps.all
             volatile = volatile or order is None
-            limit_text = structure(limit) if limit is not None else ""
-            parts.append(f"limit:{limit_text}:{deps.fp}")
-        if node.find(exp.TableSample) is not None:
-            volatile = True
+            parts.append(f"limit:{limits}:{deps.fp}")
+        sample = _samples(node)
+        if sample:
+            volatile = True  # a sample is random, even with a seed (it depends on threads)
+            parts.append(f"sample:{sample}")
         return Result(cols, frozenset(rows), digest("select", *parts), volatile)
 
     # ---- expressions ------------------------------------------------------------------
@@ -388,21 +409,17 @@ class Walker:
         self, node: exp.Window, env: Env, ctes: dict[str, Result], lambdas: frozenset[str]
     ) -> Deps:
         func = self._walk(node.this, env, ctes, lambdas)
-        partition = union(
-            self._walk(p, env, ctes, lambdas) for p in node.args.get("partition_by") or []
-        )
-        order_node = node.args.get("order")
+        partition_by, order_node, spec = _window_definition(node, env)
+        partitions = [self._walk(p, env, ctes, lambdas) for p in partition_by]
+        partition = union(partitions)
         order = self._walk(order_node, env, ctes, lambdas) if order_node is not None else Deps()
         ranking = isinstance(node.this, RANKING)
         value = func.value | (order.value if ranking else EMPTY)
         filt = func.filter | partition.all | (order.filter if ranking else order.all)
-        spec = node.args.get("spec")
         fp = digest(
             "window",
             func.fp,
-            ",".join(
-                self._walk(p, env, ctes, lambdas).fp for p in node.args.get("partition_by") or []
-            ),
+            ",".join(p.fp for p in partitions),
             order.fp,
             structure(spec) if spec is not None else "",
         )
@@ -411,6 +428,49 @@ class Walker:
 
 
 # ---- helpers --------------------------------------------------------------------------
+
+
+def _window_definition(
+    node: exp.Window, env: Env
+) -> tuple[list[exp.Expr], exp.Expr | None, exp.Expr | None]:
+    """PARTITION BY, ORDER BY and frame of a window, through the named windows it
+    builds on (``OVER w``, ``OVER (w ROWS ...)``, ``WINDOW w2 AS (w ORDER BY x)``)."""
+    partition_by = list(node.args.get("partition_by") or [])
+    order, spec = node.args.get("order"), node.args.get("spec")
+    base, seen = node.args.get("alias"), set()
+    while base is not None:
+        name = base.name.lower()
+        named = env.windows.get(name)
+        if named is None or name in seen:
+            raise Unresolved(f"window {base.name} is not defined in its SELECT")
+        seen.add(name)
+        partition_by = partition_by or list(named.args.get("partition_by") or [])
+        order = order if order is not None else named.args.get("order")
+        spec = spec if spec is not None else named.args.get("spec")
+        base = named.args.get("alias")
+    return partition_by, order, spec
+
+
+def _limits(node: exp.Expr) -> str:
+    """The LIMIT and OFFSET of a query, as text (empty without either)."""
+    return ":".join(
+        structure(part) if part is not None else ""
+        for part in (node.args.get("limit"), node.args.get("offset"))
+    ).strip(":")
+
+
+def _is_all(ordered: exp.Expr) -> bool:
+    this = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+    return isinstance(this, exp.Var) and this.name.upper() == "ALL"
+
+
+def _samples(node: exp.Select) -> str:
+    """The samples a SELECT takes (``USING SAMPLE``, ``TABLESAMPLE`` of an item), as text."""
+    from_ = node.args.get("from_")
+    owners: list[exp.Expr] = [node, from_.this] if isinstance(from_, exp.From) else [node]
+    owners += [j.this for j in node.args.get("joins") or []]
+    found = [o.args.get("sample") for o in owners]
+    return ",".join(structure(s) for s in found if isinstance(s, exp.Expr))
 
 
 def _named(col: Col | None) -> bool:

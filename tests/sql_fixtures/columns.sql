@@ -169,6 +169,12 @@ select id, channel from shop
 -- id: value a.id | filter a.id, b.id
 select id from a except select id from b
 
+-- title: except all compares every column too
+-- schema: a(id, v); b(id, v)
+-- id: value a.id | filter a.id, a.v, b.id, b.v
+-- v: value a.v | filter a.id, a.v, b.id, b.v
+select id, v from a except all select id, v from b
+
 -- title: intersect
 -- schema: a(id); b(id)
 -- id: value a.id | filter a.id, b.id
@@ -246,6 +252,24 @@ from daily
 -- previous: value daily.revenue | filter daily.day
 select lag(revenue) over (order by day) as previous from daily
 
+-- title: named window partition and order are filters
+-- schema: trades(sym varchar, ex varchar, ts timestamp, qty integer, price double)
+-- sym: value trades.sym | filter -
+-- cum_qty: value trades.qty | filter trades.ex, trades.ts
+-- ma7: value trades.price | filter trades.ex, trades.ts
+select sym, sum(qty) over w as cum_qty,
+       avg(price) over (w rows between 6 preceding and current row) as ma7
+from trades
+window w as (partition by ex order by ts)
+
+-- title: named window built on another named window
+-- schema: trades(sym varchar, ex varchar, ts timestamp, qty integer)
+-- r: value trades.ts | filter trades.ex
+-- n: value - | filter trades.ex
+select rank() over w2 as r, count(*) over w as n
+from trades
+window w as (partition by ex), w2 as (w order by ts)
+
 -- title: qualify decides rows
 -- schema: orders(id, order_date date, status varchar)
 -- id: value orders.id | filter orders.id, orders.order_date
@@ -307,6 +331,17 @@ select id from orders order by amount
 -- schema: orders(id, amount double)
 -- id: value orders.id | filter orders.amount
 select id from orders order by amount desc limit 10
+
+-- title: order by all under limit decides the rows by every column
+-- schema: orders(id, amount double, status varchar)
+-- id: value orders.id | filter orders.amount, orders.id
+-- amount: value orders.amount | filter orders.amount, orders.id
+select id, amount from orders order by all desc limit 10 offset 5
+
+-- title: offset without limit decides the rows by its order
+-- schema: orders(id, amount double)
+-- id: value orders.id | filter orders.amount
+select id from orders order by amount offset 5
 
 -- title: order by an output alias under limit
 -- schema: orders(id, amount double)
