@@ -67,14 +67,15 @@ def analyze_sql(text: str, *, path: str, dialect: str = "duckdb") -> SqlAnalysis
     (['orders'], ('data/x.csv',))
     """
     from assets_orch.sql.fingerprint import fingerprint_expression
-    from assets_orch.sql.parse import parse_query, too_deep_error
+    from assets_orch.sql.parse import parse_query, quiet_sqlglot, too_deep_error
     from assets_orch.sql.upstreams import find_upstreams
 
     parsed = parse_query(text, path=path, dialect=dialect)
     tables, files = find_upstreams(parsed)
     try:
-        sql = parsed.query_text if parsed.is_duckdb else _to_duckdb(parsed, path)
-        fingerprint = fingerprint_expression(parsed.expression)
+        with quiet_sqlglot():
+            sql = parsed.query_text if parsed.is_duckdb else _to_duckdb(parsed, path)
+            fingerprint = fingerprint_expression(parsed.expression)
     except RecursionError as e:
         raise too_deep_error(path, parsed.start) from e
     return SqlAnalysis(tables=tables, files=files, fingerprint=fingerprint, sql=sql)

@@ -26,9 +26,11 @@ from assets_orch.sql.columns import (
     SourceRef,
     SourceSchema,
 )
+from assets_orch.sql.parse import quiet_sqlglot
 from assets_orch.sql.upstreams import FILE_FUNCTIONS, looks_like_file
 
 PLACEHOLDER = "__src_{}"
+_PLACEHOLDER = re.compile(r"__src_\d+")
 _COLUMNS_ROUNDS = 8
 
 
@@ -50,27 +52,46 @@ class Prepared:
             return QueryLineage.gap("schema unknown: " + ", ".join(sorted(missing)))
         by_placeholder = {p: schemas[r.key] for p, r in self.placeholders.items()}
         try:
-            with _QUALIFY_LOCK:
+            with _QUALIFY_LOCK, quiet_sqlglot():
                 qualified = _qualify(self.expression.copy(), by_placeholder)
-            result = Walker(by_placeholder, SourceColumn).query(qualified, {}, None)
+                result = Walker(by_placeholder, SourceColumn).query(qualified, {}, None)
         except Unresolved as e:
-            return QueryLineage.gap(str(e))
+            return self._gap(str(e))
         except OptimizeError as e:
-            return QueryLineage.gap(_first_line(e))
+            return self._gap(_first_line(e))
         except (SqlglotError, RecursionError) as e:
-            return QueryLineage.gap(f"cannot analyze: {_first_line(e)}")
+            return self._gap(f"cannot analyze: {_first_line(e)}")
+        except Exception as e:  # noqa: BLE001 - sqlglot's own assertions on shapes it
+            # does not know (a PIVOT statement in a subquery): a gap, never a crash
+            return self._gap(f"cannot analyze: {type(e).__name__}: {_first_line(e)[:120]}")
         sources = tuple(sorted({(s.kind, s.name) for s in by_placeholder.values()}))
         return _lineage(result, sources)
+
+    def _gap(self, reason: str) -> QueryLineage:
+        """A gap whose reason names tables as written, not by their placeholders."""
+        return QueryLineage.gap(_PLACEHOLDER.sub(lambda m: self._written(m.group(0)), reason))
+
+    def _written(self, placeholder: str) -> str:
+        ref = self.placeholders.get(placeholder)
+        return placeholder if ref is None else ref.key
 
 
 def prepare_query(sql: str) -> Prepared:
     """Parse DuckDB ``sql`` and list the tables and files whose schemas lineage needs."""
-    import sqlglot
-
     try:
-        expression = sqlglot.parse_one(sql, read="duckdb")
+        with quiet_sqlglot():
+            return _prepare(sql)
     except (ParseError, SqlglotError, RecursionError) as e:
         return Prepared(None, (), error=f"cannot parse: {_first_line(e)}")
+    except Exception as e:  # noqa: BLE001 - lineage never crashes (see Prepared.lineage)
+        error = f"cannot parse: {type(e).__name__}: {_first_line(e)[:120]}"
+        return Prepared(None, (), error=error)
+
+
+def _prepare(sql: str) -> Prepared:
+    import sqlglot
+
+    expression = sqlglot.parse_one(sql, read="duckdb")
     refs: dict[str, SourceRef] = {}
     placeholders: dict[str, SourceRef] = {}
     for table in _real_tables(expression):
