@@ -75,7 +75,8 @@ def analyze_sql(text: str, *, path: str, dialect: str = "duckdb") -> SqlAnalysis
     try:
         with quiet_sqlglot():
             sql = parsed.query_text if parsed.is_duckdb else _to_duckdb(parsed, path)
-            fingerprint = fingerprint_expression(parsed.expression)
+            # Last use of the parsed tree: canonicalized in place, not copied.
+            fingerprint = fingerprint_expression(parsed.expression, copy=False)
     except RecursionError as e:
         raise too_deep_error(path, parsed.start) from e
     return SqlAnalysis(tables=tables, files=files, fingerprint=fingerprint, sql=sql)

@@ -26,6 +26,7 @@ from assets_orch.sql.columns import (
     SourceRef,
     SourceSchema,
 )
+from assets_orch.sql.fingerprint import canonicalize
 from assets_orch.sql.parse import quiet_sqlglot
 from assets_orch.sql.upstreams import FILE_FUNCTIONS, looks_like_file
 
@@ -91,7 +92,8 @@ def prepare_query(sql: str) -> Prepared:
 def _prepare(sql: str) -> Prepared:
     import sqlglot
 
-    expression = sqlglot.parse_one(sql, read="duckdb")
+    # Canonical like code fingerprints: formatting never changes a column's fingerprint.
+    expression = canonicalize(sqlglot.parse_one(sql, read="duckdb"))
     refs: dict[str, SourceRef] = {}
     placeholders: dict[str, SourceRef] = {}
     for table in _real_tables(expression):

@@ -239,3 +239,46 @@ SELECT K, SUM(V) AS S FROM T WHERE V > 0 GROUP BY K HAVING COUNT(*) > 1
 select k from t where s = 'paid'
 -- versus:
 select k from t where s = 'PAID'
+-- title: window frame keywords in any case
+-- schema: trades(sym varchar, ts timestamp, qty integer)
+-- changes: nothing
+select sym, sum(qty) over (partition by sym order by ts rows between unbounded preceding and current row) as q
+from trades
+-- versus:
+SELECT sym, SUM(qty) OVER (PARTITION BY sym ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS q
+FROM trades
+
+-- title: range frame with an interval in any case
+-- schema: events(u integer, ts timestamp)
+-- changes: nothing
+select count(*) over (partition by u order by ts range between interval 1 hour preceding and current row exclude current row) as n
+from events
+-- versus:
+select count(*) over (partition by u order by ts RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) as n
+from events
+
+-- title: redundant parentheses around conditions
+-- schema: orders(id integer, customer_id integer, amount double); customers(id integer, country varchar)
+-- changes: nothing
+select o.id, c.country
+from orders o join customers c on (o.customer_id = c.id)
+where (o.amount > 10) and ((c.country = 'DE'))
+-- versus:
+select o.id, c.country
+from orders o join customers c on o.customer_id = c.id
+where o.amount > 10 and c.country = 'DE'
+
+-- title: redundant parentheses around values
+-- schema: t(a integer, b integer, c integer)
+-- changes: nothing
+select ((a)) + (b * c) as x, (a) as y from t where (a) in ((b), c)
+-- versus:
+select a + b * c as x, a as y from t where a in (b, c)
+
+-- title: unknown function name in any case
+-- schema: trades(sym varchar, qty integer)
+-- changes: nothing
+select sym, histogram(qty) as h from trades group by sym
+-- versus:
+select sym, HISTOGRAM(qty) as h from trades group by sym
+
