@@ -4,9 +4,12 @@ transpilation from other dialects to DuckDB."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import Cli
+from helpers import write_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -277,3 +280,20 @@ def test_any_input_gives_an_analysis_or_a_sql_error(start: str, words: list[str]
     finally:
         logger.removeHandler(handler)
     assert not [r for r in records if "Command" in r.getMessage()]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_query(tmp_path: Path) -> None:
+    """Windows editors start UTF-8 files with U+FEFF; it used to be refused as the
+    statement keyword ("found \\ufeffSELECT")."""
+    analysis = analyze_sql("\ufeffselect id from orders", path="x.sql")
+    assert [(t.name, t.line, t.col) for t in analysis.tables] == [("orders", 1, 16)]
+    assert analysis.sql == "select id from orders"
+    root = write_project(
+        tmp_path / "bom",
+        {
+            "models/orders.sql": "select 1 as id\n",
+            "models/bom.sql": "\ufeff-- description: read by a BOM\nselect id from orders\n",
+        },
+    )
+    (bom,) = [a for a in Cli(root).json("list") if a["name"] == "bom"]
+    assert bom["upstreams"] == ["orders"] and bom["description"] == "read by a BOM"

@@ -139,6 +139,7 @@ def parse_query(text: str, *, path: str, dialect: str = "duckdb") -> ParsedQuery
     'SELECT * FROM orders'
     """
     sqlglot_dialect = get_dialect(dialect, path=path)
+    text = text.removeprefix(BOM)  # editors on Windows start UTF-8 files with one
     positions = Positions(text)
     tokens = _tokenize(text, sqlglot_dialect, path)
     statements = _split_statements(tokens)
@@ -172,6 +173,7 @@ def parse_query(text: str, *, path: str, dialect: str = "duckdb") -> ParsedQuery
 
 
 MAX_NESTING = 256  # parentheses; real queries stay far below
+BOM = "\ufeff"  # a UTF-8 byte order mark, read as the first character of the text
 
 
 def too_deep_error(path: str, start: tuple[int, int]) -> SqlError:
