@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .column_store import AssetColumns, ColumnInfo, LineageStore, _quietly
+from .config import database_name
 from .errors import AssetsError
 from .sql.columns import LINEAGE_VERSION, QueryLineage, SourceColumn, SourceSchema, digest
 
@@ -221,6 +222,9 @@ class ProjectColumns:
 
     def _asset_for(self, key: str) -> str | None:
         parts = key.split(".")
+        own = database_name(self.warehouse.path.name) if self.warehouse is not None else None
+        if len(parts) == 3 and own is not None and parts[0] == own.lower():
+            parts = parts[1:]  # warehouse.main.orders, in warehouse.duckdb
         if len(parts) == 2 and parts[0] == self.schema_name.lower():
             parts = parts[1:]
         if len(parts) != 1 or parts[0] not in self.graph:
