@@ -213,7 +213,15 @@ def test_unbuilt_upstream_is_a_stated_gap(shop: Path) -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["sql.columns", "sql.fingerprint", "column_lineage", "column_versions", "parse_cache"],
+    [
+        "sql.columns",
+        "sql.column_rewrite",
+        "sql.fingerprint",
+        "sql.upstreams",
+        "column_lineage",
+        "column_versions",
+        "parse_cache",
+    ],
 )
 def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(importlib.import_module(f"assets_orch.{module}"))

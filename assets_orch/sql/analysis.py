@@ -71,7 +71,7 @@ def analyze_sql(text: str, *, path: str, dialect: str = "duckdb") -> SqlAnalysis
     from assets_orch.sql.upstreams import find_upstreams
 
     parsed = parse_query(text, path=path, dialect=dialect)
-    tables, files = find_upstreams(parsed)
+    tables, files = find_upstreams(parsed, path=path)
     try:
         with quiet_sqlglot():
             sql = parsed.query_text if parsed.is_duckdb else _to_duckdb(parsed, path)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
+from assets_orch.sql.column_rewrite import rewrite
 from assets_orch.sql.column_scope import Result, Unresolved, digest
 from assets_orch.sql.column_walk import Walker
 from assets_orch.sql.columns import (
@@ -28,7 +29,7 @@ from assets_orch.sql.columns import (
 )
 from assets_orch.sql.fingerprint import canonicalize
 from assets_orch.sql.parse import quiet_sqlglot
-from assets_orch.sql.upstreams import FILE_FUNCTIONS, looks_like_file
+from assets_orch.sql.upstreams import FILE_FUNCTIONS, literal_paths, looks_like_file
 
 PLACEHOLDER = "__src_{}"
 _PLACEHOLDER = re.compile(r"__src_\d+")
@@ -93,7 +94,7 @@ def _prepare(sql: str) -> Prepared:
     import sqlglot
 
     # Canonical like code fingerprints: formatting never changes a column's fingerprint.
-    expression = canonicalize(sqlglot.parse_one(sql, read="duckdb"))
+    expression = rewrite(canonicalize(sqlglot.parse_one(sql, read="duckdb")))
     refs: dict[str, SourceRef] = {}
     placeholders: dict[str, SourceRef] = {}
     for table in _real_tables(expression):
@@ -128,7 +129,7 @@ def _source_ref(table: exp.Table) -> tuple[SourceRef | None, str]:
         name = _function_name(this)
         if name not in FILE_FUNCTIONS:
             return None, ""
-        paths = _literal_paths(this)
+        paths = literal_paths(this)
         item = table.copy()
         item.set("alias", None)
         item.set("pivots", None)
@@ -147,17 +148,6 @@ def _function_name(func: exp.Func) -> str:
     if isinstance(func, exp.Anonymous):
         return str(func.name).lower()
     return func.sql_name().lower()
-
-
-def _literal_paths(func: exp.Func) -> tuple[str, ...]:
-    first = func.args.get("this")
-    if not isinstance(first, exp.Expr):
-        first = func.expressions[0] if func.expressions else None
-    if isinstance(first, exp.Literal) and first.is_string:
-        return (first.this,)
-    if isinstance(first, exp.Array):
-        return tuple(e.this for e in first.expressions if isinstance(e, exp.Literal))
-    return ()
 
 
 def _quote_literal(text: str) -> str:

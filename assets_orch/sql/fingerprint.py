@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 # Bump when the normalization changes on purpose, so old and new hashes never collide.
-FINGERPRINT_VERSION = "assets_orch.sql.fingerprint/2"
+# It also keys the parse cache: bump it when the analysis of a file changes (its tables).
+FINGERPRINT_VERSION = "assets_orch.sql.fingerprint/3"
 
 
 # Window frame words sqlglot keeps as written (``rows``, ``preceding``); all mean the same

@@ -374,6 +374,22 @@ select kind from 'data/events.parquet' where id > 3
 -- name: value customers.name | filter customers.id, data/orders.csv.customer_id
 select o.order_id, c.name from read_csv('data/orders.csv') o join customers c on c.id = o.customer_id
 
+-- title: query_table reads its table
+-- schema: z_base(id, amount double)
+-- id: value z_base.id | filter z_base.amount
+select id from query_table('z_base') q where q.amount > 0
+
+-- title: query reads what its string reads
+-- schema: orders(order_id, amount double, status varchar)
+-- order_id: value orders.order_id | filter orders.status
+-- amount: value orders.amount | filter orders.status
+select * from query('select order_id, amount from orders where status = ''paid''')
+
+-- title: dollar-quoted json file
+-- file: data/items.json(id integer, name varchar)
+-- name: value data/items.json.name | filter data/items.json.id
+select name from read_json_auto($$data/items.json$$) where id > 1
+
 -- title: external warehouse table
 -- table: raw.events(id, kind varchar)
 -- kind: value raw.events.kind | filter -

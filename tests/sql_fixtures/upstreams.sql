@@ -444,3 +444,49 @@ QUALIFY ROW_NUMBER() OVER (PARTITION BY CUSTOMER_ID ORDER BY CREATED_AT) = 1
 -- files:
 -- oracle: no (not duckdb syntax)
 select `id` from `my-project.Sales.orders` where amount > 0
+
+-- title: query_table reads the table it names
+-- tables: orders
+-- files:
+select order_id from query_table('orders')
+
+-- title: query_table with a list of names and a cte among them
+-- tables: raw.orders
+-- files:
+-- oracle: no (get_table_names binds the list)
+with recent as (select 1 as order_id)
+select * from query_table(['recent', 'Raw.Orders'], true)
+
+-- title: query reads the tables and files of its string
+-- tables: customers, orders
+-- files: data/refunds.csv
+select * from query('select o.order_id, c.name from orders o join customers c using (customer_id)
+                     where o.order_id not in (select order_id from read_csv(''data/refunds.csv''))')
+
+-- title: query sees the ctes around it
+-- tables: payments
+-- files:
+with paid as (select * from payments where status = 'paid')
+select * from query('select * from paid')
+
+-- title: dollar-quoted file path
+-- tables:
+-- files: data/items.json
+select id, name from read_json_auto($$data/items.json$$)
+
+-- title: show tables in from reads no table
+-- tables:
+-- files:
+select * from (show tables)
+
+-- title: show of a table describes it
+-- tables: orders
+-- files:
+select column_name from (show orders)
+
+-- title: snowflake identifier names a table in a string
+-- dialect: snowflake
+-- tables: raw.orders
+-- files:
+-- oracle: no (not duckdb syntax)
+SELECT o.ID FROM IDENTIFIER('raw.orders') AS o
