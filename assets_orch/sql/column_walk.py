@@ -345,8 +345,10 @@ class Walker:
                 agg.volatile or where.volatile,
             )
         if isinstance(node, exp.Exists):
+            # Whether a row exists depends on what decides the subquery's rows (its WHERE,
+            # joins, grouping, set operations), never on the columns it selects.
             sub = self.query(node.this, ctes, env)
-            return Deps(EMPTY, _all_of(sub), digest("exists", _fp_of(sub)), sub.rows_volatile)
+            return Deps(EMPTY, sub.rows, digest("exists", sub.rows_fp), sub.rows_volatile)
         if isinstance(node, exp.Subquery) or isinstance(node, exp.Query):
             sub = self.query(node, ctes, env)
             value = frozenset().union(*(c.deps.value for c in sub.cols))
@@ -502,10 +504,6 @@ def _inside(node: exp.Expr, kind: type[exp.Expr], stop: exp.Expr) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def _all_of(result: Result) -> frozenset[SourceColumn]:
-    return result.rows.union(*(c.deps.all for c in result.cols))
 
 
 def _fp_of(result: Result) -> str:

@@ -289,6 +289,17 @@ from customers c
 -- name: value customers.name | filter customers.id, orders.customer_id
 select name from customers c where exists (select 1 from orders o where o.customer_id = c.id)
 
+-- title: exists with select star filters by the correlated columns only
+-- schema: orders(id, customer_id, amount double, note varchar); customers(id, name varchar)
+-- name: value customers.name | filter customers.id, orders.amount, orders.customer_id
+select name from customers c
+where exists (select * from orders o where o.customer_id = c.id and o.amount > 0)
+
+-- title: not exists of a set operation filters by its compared columns
+-- schema: a(id, v); b(id, v); c(id)
+-- id: value c.id | filter a.id, b.id, c.id
+select id from c where not exists (select a.id from a where a.id = c.id except select id from b)
+
 -- title: in subquery filters rows
 -- schema: orders(id, customer_id, status varchar); customers(id, name varchar)
 -- name: value customers.name | filter customers.id, orders.customer_id, orders.status

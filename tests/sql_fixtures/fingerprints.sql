@@ -282,3 +282,10 @@ select sym, histogram(qty) as h from trades group by sym
 -- versus:
 select sym, HISTOGRAM(qty) as h from trades group by sym
 
+
+-- title: the select list inside exists is not meaning
+-- schema: c(id integer); o(cid integer, amount double)
+-- changes: code
+select id from c where exists (select * from o where o.cid = c.id)
+-- versus:
+select id from c where exists (select 1 from o where o.cid = c.id)
