@@ -18,7 +18,7 @@ from assets_orch.sql.columns import QueryLineage, SourceSchema, prepare
 
 FIXTURES = Path(__file__).parent / "sql_fixtures"
 RESERVED = ("schema", "table", "file", "unresolved", "dialect")
-_LINE = re.compile(r"^--\s*([A-Za-z_][\w]*)\s*:(.*)$")
+_LINE = re.compile(r"^--\s*(\w+)\s*:(.*)$")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
 from assets_orch.sql.column_rewrite import rewrite
-from assets_orch.sql.column_scope import Result, Unresolved, digest
+from assets_orch.sql.column_scope import WRITTEN, WRITTEN_COLUMNS, Result, Unresolved, digest
 from assets_orch.sql.column_walk import Walker
 from assets_orch.sql.columns import (
     LINEAGE_VERSION,
@@ -95,6 +95,7 @@ def _prepare(sql: str) -> Prepared:
 
     # Canonical like code fingerprints: formatting never changes a column's fingerprint.
     expression = rewrite(canonicalize(sqlglot.parse_one(sql, read="duckdb")))
+    _keep_written_names(expression)
     refs: dict[str, SourceRef] = {}
     placeholders: dict[str, SourceRef] = {}
     for table in _real_tables(expression):
@@ -114,6 +115,17 @@ def _prepare(sql: str) -> Prepared:
 
 
 # ---- preparing ------------------------------------------------------------------------
+
+
+def _keep_written_names(expression: exp.Expr) -> None:
+    """Remember output names as written: qualify lower-cases every name, while DuckDB
+    names a column as its alias or column list spells it (``AS "Revenue"``, ``AS Gross``)."""
+    for node in expression.find_all(exp.Alias, exp.TableAlias):
+        if isinstance(node, exp.Alias):
+            if node.alias:
+                node.meta[WRITTEN] = node.alias
+        elif isinstance(node, exp.TableAlias) and node.columns and node.parent is not None:
+            node.parent.meta[WRITTEN_COLUMNS] = [c.name for c in node.columns]
 
 
 def _real_tables(expression: exp.Expr) -> list[exp.Table]:
@@ -185,7 +197,7 @@ def _qualify(expression: exp.Expr, schemas: Mapping[str, SourceSchema]) -> exp.E
         )
         if not marked:
             return qualified
-        if not _expand_first_columns(expression, qualified, mapping):
+        if not _expand_first_columns(expression, qualified, mapping, schemas):
             raise Unresolved("COLUMNS(...) could not be expanded")
     raise Unresolved("COLUMNS(...) nested too deeply")
 
@@ -198,7 +210,9 @@ def _mark_columns(expression: exp.Expr) -> bool:
     return found
 
 
-def _expand_first_columns(original: exp.Expr, qualified: exp.Expr, mapping: Any) -> bool:
+def _expand_first_columns(
+    original: exp.Expr, qualified: exp.Expr, mapping: Any, schemas: Mapping[str, SourceSchema]
+) -> bool:
     """Expand the COLUMNS(...) of the innermost scope that has one, in ``original``.
 
     In the qualified copy, that scope's sources are fully expanded (any COLUMNS below it
@@ -213,7 +227,7 @@ def _expand_first_columns(original: exp.Expr, qualified: exp.Expr, mapping: Any)
         targets = [p for p in select.selects if p.find(exp.Columns)]
         if not targets:
             continue
-        available = _visible_columns(scope, mapping)
+        available = _visible_columns(scope, mapping, schemas)
         originals = {n.meta.get("columns_id"): n for n in original.find_all(exp.Columns)}
         for projection in targets:
             target = projection.find(exp.Columns)
@@ -232,7 +246,7 @@ def _expand_first_columns(original: exp.Expr, qualified: exp.Expr, mapping: Any)
             assert isinstance(owner, exp.Select)
             chosen = _match_columns(target, available)
             expanded: list[exp.Expr] = []
-            for table, column in chosen:
+            for table, column, written in chosen:
                 ref = exp.column(column, table=table)
                 if isinstance(outer, exp.Columns):
                     expanded.append(exp.alias_(ref, column))
@@ -240,8 +254,14 @@ def _expand_first_columns(original: exp.Expr, qualified: exp.Expr, mapping: Any)
                 replacement = outer.copy()
                 for found in list(replacement.find_all(exp.Columns)):
                     found.replace(ref.copy())
-                if not isinstance(replacement, exp.Alias):
+                if isinstance(replacement, exp.Alias):
+                    # DuckDB reads the alias as a pattern: \0 the column, \1 a group
+                    name = _columns_alias(replacement.alias, target.this, written)
+                    replacement.set("alias", exp.to_identifier(name, quoted=True))
+                else:
+                    name = written  # max(COLUMNS(*)) is named by each column
                     replacement = exp.alias_(replacement, column)
+                replacement.meta[WRITTEN] = name
                 expanded.append(replacement)
             position = owner.expressions.index(outer)
             owner.set(
@@ -252,29 +272,72 @@ def _expand_first_columns(original: exp.Expr, qualified: exp.Expr, mapping: Any)
     return False
 
 
-def _visible_columns(scope: Any, mapping: Any) -> list[tuple[str, str]]:
-    """(alias, column) of every column a ``*`` in ``scope`` would produce, in order."""
+def _visible_columns(
+    scope: Any, mapping: Any, schemas: Mapping[str, SourceSchema]
+) -> list[tuple[str, str, str]]:
+    """(alias, column, name as written) of every column a ``*`` in ``scope`` would
+    produce, in order: qualify lower-cases names, DuckDB matches COLUMNS('regex') and
+    names its columns with their own case."""
     from sqlglot.optimizer.resolver import Resolver
 
     resolver = Resolver(scope, mapping)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     for alias in scope.selected_sources:
+        source = scope.sources.get(alias)
+        written: dict[str, str] = {}
+        if isinstance(source, exp.Table) and source.name in schemas:
+            written = {c.lower(): c for c in schemas[source.name].columns}
+        elif isinstance(getattr(source, "expression", None), exp.Select):
+            for projection in source.expression.selects:
+                name = projection.meta.get(WRITTEN)
+                if name is not None and name.lower() == projection.alias_or_name.lower():
+                    written[name.lower()] = name
         for column in resolver.get_source_columns(alias):
-            out.append((alias, column))
+            out.append((alias, column, written.get(column.lower(), column)))
     return out
 
 
-def _match_columns(node: exp.Columns, available: list[tuple[str, str]]) -> list[tuple[str, str]]:
+_BACKREFERENCE = re.compile(r"\\(\d|\\)")
+
+
+def _columns_alias(template: str, pattern: exp.Expr, column: str) -> str:
+    """The name DuckDB gives ``COLUMNS(...) AS 'template'`` for ``column``: ``\\0`` is
+    the column's name, ``\\1``... the groups of a regular expression, ``\\\\`` a backslash.
+
+    >>> _columns_alias("quarter_\\1", exp.Literal.string("q(\\d)"), "q3")
+    'quarter_3'
+    >>> _columns_alias("c_\\0", exp.Star(), "Q4"), _columns_alias("total", exp.Star(), "q1")
+    ('c_Q4', 'total')
+    """
+    regex = pattern.this if isinstance(pattern, exp.Literal) and pattern.is_string else None
+    match = re.search(regex, column) if regex is not None else None
+
+    def group(found: re.Match[str]) -> str:
+        token = found.group(1)
+        if token == "\\":
+            return "\\"
+        if token == "0":
+            return column
+        if match is None or int(token) > (match.re.groups or 0):
+            raise Unresolved(f"COLUMNS(...) AS '{template}' names a group that does not exist")
+        return match.group(int(token)) or ""
+
+    return _BACKREFERENCE.sub(group, template)
+
+
+def _match_columns(
+    node: exp.Columns, available: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
     pattern = node.this
     if isinstance(pattern, exp.Star):
         excluded = {e.name.lower() for e in pattern.args.get("except_") or []}
-        return [(t, c) for t, c in available if c.lower() not in excluded]
+        return [a for a in available if a[1].lower() not in excluded]
     if isinstance(pattern, exp.Literal) and pattern.is_string:
-        regex = re.compile(pattern.this)
-        return [(t, c) for t, c in available if regex.search(c)]
+        regex = re.compile(pattern.this)  # case-sensitive, as in DuckDB
+        return [a for a in available if regex.search(a[2])]
     if isinstance(pattern, exp.Array):
         wanted = {e.name.lower() for e in pattern.expressions}
-        return [(t, c) for t, c in available if c.lower() in wanted]
+        return [a for a in available if a[1].lower() in wanted]
     raise Unresolved(f"COLUMNS({pattern.sql(dialect='duckdb')}) cannot be expanded statically")
 
 

@@ -36,6 +36,7 @@ from sqlglot import exp
 
 from assets_orch.sql.column_scope import (
     EMPTY,
+    WRITTEN,
     Col,
     Deps,
     Env,
@@ -261,6 +262,7 @@ class Walker:
         env.windows = {w.name.lower(): w for w in node.args.get("windows") or []}
         cols: list[Col] = []
         aggregate = False
+        env.positions = _positions(env)
         for projection in node.selects:
             if isinstance(projection, exp.Star) or (
                 isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
@@ -269,7 +271,8 @@ class Walker:
             inner = projection.this if isinstance(projection, exp.Alias) else projection
             deps = self.expr(inner, env, ctes)
             aggregate = aggregate or _has_aggregate(inner)
-            cols.append(Col(projection.alias_or_name, deps, _is_named(projection)))
+            name, named = _output_name(projection, inner, env)
+            cols.append(Col(name, deps, named))
             env.projections.setdefault(projection.alias_or_name.lower(), deps)
         for key in ("where", "having", "qualify"):
             clause = node.args.get(key)
@@ -363,6 +366,8 @@ class Walker:
             )
         if isinstance(node, exp.Columns):
             raise Unresolved("COLUMNS(...) could not be expanded")
+        if isinstance(node, exp.PositionalColumn):
+            return _positional(node, env).deps
         children = [(k, v) for k, v in node.args.items() if v is not None]
         parts = [node.key]
         deps: list[Deps] = []
@@ -481,13 +486,48 @@ def _named(col: Col | None) -> bool:
     return col.named if col is not None else True
 
 
-def _is_named(projection: exp.Expr) -> bool:
-    if isinstance(projection, exp.Alias):
-        # qualify aliases unnamed expressions as _col_N; DuckDB names them otherwise.
-        return not (
-            projection.alias.startswith("_col_") and not isinstance(projection.this, exp.Column)
-        )
-    return isinstance(projection, exp.Column)
+def _output_name(projection: exp.Expr, inner: exp.Expr, env: Env) -> tuple[str, bool]:
+    """The name DuckDB gives a projection, and whether it is known before the build.
+
+    An alias is named as written (qualify lower-cases it); a column, or ``#1``, by its
+    source column (``amount`` of a table holding ``Amount`` is ``Amount``); any other
+    unaliased expression by DuckDB's rendering of it (``CAST(a AS VARCHAR)``,
+    ``count_star()``), known once built.
+    """
+    name = projection.alias_or_name
+    written = projection.meta.get(WRITTEN)
+    if (
+        isinstance(projection, exp.Alias)
+        and written is not None
+        and written.lower() == name.lower()
+    ):
+        return written, True
+    if isinstance(inner, exp.PositionalColumn):
+        position = _positional(inner, env)
+        return position.name, position.named
+    if isinstance(inner, exp.Column):
+        source = env.find(inner.table) if len(inner.parts) == 2 else None
+        col = source.result.by_name.get(inner.name.lower()) if source is not None else None
+        if col is not None and col.name.lower() == name.lower():
+            return col.name, col.named
+        return name, True  # * RENAME (a AS b), or a struct field
+    return name, isinstance(inner, exp.Dot)  # struct field access: named by the field
+
+
+def _positions(env: Env) -> list[Col]:
+    """The columns ``#1``, ``#2``... name: every column of the FROM items, in order (a
+    USING join keeps both sides' columns, as in DuckDB)."""
+    return [c for s in env.sources.values() for c in s.result.cols]
+
+
+def _positional(node: exp.PositionalColumn, env: Env) -> Col:
+    found: Env | None = env
+    while found is not None and found.positions is None:
+        found = found.parent
+    index = int(node.this.name) if isinstance(node.this, exp.Literal) else 0
+    if found is None or found.positions is None or not 0 < index <= len(found.positions):
+        raise Unresolved(f"{node.sql(dialect='duckdb')} names no column of the FROM clause")
+    return found.positions[index - 1]
 
 
 def _has_aggregate(node: exp.Expr) -> bool:

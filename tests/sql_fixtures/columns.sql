@@ -78,6 +78,26 @@ from orders o join customers c on o.customer_id = c.customer_id
 -- amount_tax: value orders.amount_tax | filter -
 select columns('amount') from orders
 
+-- title: columns with an alias pattern names each column from the regex groups
+-- schema: quarterly(region varchar, q1 integer, q2 integer, xq3y integer, Q4 integer)
+-- region: value quarterly.region | filter -
+-- quarter_1: value quarterly.q1 | filter -
+-- quarter_2: value quarterly.q2 | filter -
+-- quarter_3: value quarterly.xq3y | filter -
+select region, columns('q(\d)') as 'quarter_\1' from quarterly
+
+-- title: columns alias pattern inside an aggregate with the whole name
+-- schema: quarterly(region varchar, q1 integer, Q2 integer)
+-- 1_q1: value quarterly.q1 | filter -
+-- 2_Q2: value quarterly.Q2 | filter -
+select max(columns('(?i)q(\d)')) as '\1_\0' from quarterly
+
+-- title: columns star with an alias pattern
+-- schema: orders(id, amount double)
+-- c_id: value orders.id | filter -
+-- c_amount: value orders.amount | filter -
+select columns(*) as 'c_\0' from orders
+
 -- title: columns star inside an aggregate
 -- schema: orders(id, amount double)
 -- id: value orders.id | filter -
@@ -455,6 +475,34 @@ select payload.kind as kind from events
 -- schema: orders(id, items integer[])
 -- doubled: value orders.items | filter -
 select list_transform(items, lambda x: x * 2) as doubled from orders
+
+-- title: aliases keep their case quoted or not and columns keep their source's
+-- schema: orders(order_id, Amount double)
+-- order_id: value orders.order_id | filter -
+-- Revenue: value orders.Amount | filter -
+-- Gross: value orders.Amount | filter -
+-- Amount: value orders.Amount | filter -
+select ORDER_ID, amount as "Revenue", amount * 2 as Gross, amount from orders
+
+-- title: column lists keep their case through a star
+-- schema: orders(id, amount double)
+-- Big: value orders.amount | filter -
+-- N: value orders.id | filter -
+with t(Big, N) as (select amount, id from orders) select * from (select * from t) s
+
+-- title: unaliased casts are named by duckdb once built
+-- schema: orders(order_id, amount double, status varchar)
+-- order_id: value orders.order_id | filter -
+-- amount: value orders.amount | filter -
+-- status: value orders.status | filter -
+select order_id::varchar, cast(amount as decimal(10, 2)), status from orders
+
+-- title: positional references read the columns of the from clause
+-- schema: orders(order_id, status varchar, amount double); customers(order_id, name varchar)
+-- order_id: value orders.order_id | filter customers.order_id, orders.amount, orders.order_id
+-- order_id_2: value customers.order_id | filter customers.order_id, orders.amount, orders.order_id
+-- name: value customers.name | filter customers.order_id, orders.amount, orders.order_id
+select #1, #4 as order_id_2, #5 from orders join customers using (order_id) where #3 > 0
 
 -- title: unnamed expression gets duckdb's name once built
 -- schema: orders(id, amount double)
