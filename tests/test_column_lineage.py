@@ -127,7 +127,10 @@ def lineage_of(case: Case) -> QueryLineage:
         found = found or by_name.get(ref.key)
         if found is not None:
             schemas[ref.key] = SourceSchema(
-                found.kind, found.name, tuple(c for c, _ in found.columns)
+                found.kind,
+                found.name,
+                tuple(c for c, _ in found.columns),
+                tuple(t for _, t in found.columns),
             )
     return prepared.lineage(schemas)
 

@@ -45,6 +45,7 @@ class Col:
     name: str
     deps: Deps
     named: bool = True  # the name was written (alias, column, star), not generated
+    type: str | None = None  # DuckDB's type, known for a source's column passed through
 
 
 @dataclass
@@ -125,7 +126,7 @@ def renamed(result: Result, alias: exp.Expr | None) -> Result:
     if not names:
         return result
     cols = [
-        Col(names[i] if i < len(names) else c.name, c.deps, c.named or i < len(names))
+        Col(names[i] if i < len(names) else c.name, c.deps, c.named or i < len(names), c.type)
         for i, c in enumerate(result.cols)
     ]
     return Result(cols, result.rows, result.rows_fp, result.rows_volatile)

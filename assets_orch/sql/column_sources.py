@@ -100,7 +100,7 @@ def _real(walker: Walker, schema: SourceSchema, item: exp.Table) -> Source:
         ref = walker.ref(schema.kind, schema.name, column)
         name = renamed[i] if i < len(renamed) else column
         fp = digest("src", schema.kind, schema.name, column.lower())
-        cols.append(Col(name, Deps(frozenset({ref}), EMPTY, fp)))
+        cols.append(Col(name, Deps(frozenset({ref}), EMPTY, fp), type=schema.type_of(i)))
     rows_fp = digest("source", schema.kind, schema.name)
     return Source(rows_fp, Result(cols, rows_fp=rows_fp))
 

@@ -269,10 +269,12 @@ class Walker:
             ):
                 raise Unresolved("a * could not be expanded (a source's columns are unknown)")
             inner = projection.this if isinstance(projection, exp.Alias) else projection
+            _one_column(inner, env)
             deps = self.expr(inner, env, ctes)
             aggregate = aggregate or _has_aggregate(inner)
             name, named = _output_name(projection, inner, env)
-            cols.append(Col(name, deps, named))
+            passed = _source_col(inner, env)
+            cols.append(Col(name, deps, named, passed.type if passed is not None else None))
             env.projections.setdefault(projection.alias_or_name.lower(), deps)
         for key in ("where", "having", "qualify"):
             clause = node.args.get(key)
@@ -506,12 +508,50 @@ def _output_name(projection: exp.Expr, inner: exp.Expr, env: Env) -> tuple[str, 
         position = _positional(inner, env)
         return position.name, position.named
     if isinstance(inner, exp.Column):
-        source = env.find(inner.table) if len(inner.parts) == 2 else None
-        col = source.result.by_name.get(inner.name.lower()) if source is not None else None
+        col = _source_col(inner, env)
         if col is not None and col.name.lower() == name.lower():
             return col.name, col.named
         return name, True  # * RENAME (a AS b), or a struct field
     return name, isinstance(inner, exp.Dot)  # struct field access: named by the field
+
+
+def _source_col(node: exp.Expr, env: Env) -> Col | None:
+    """The source column a plain column reference reads (None for anything else)."""
+    if not isinstance(node, exp.Column) or len(node.parts) != 2:
+        return None
+    source = env.find(node.table)
+    return source.result.by_name.get(node.name.lower()) if source is not None else None
+
+
+# Expressions whose value is a list: unnest() of them in a SELECT list gives one column.
+_LISTS = (exp.Array, exp.Split, exp.RegexpSplit, exp.GenerateSeries, exp.ArrayAgg)
+
+
+def _one_column(inner: exp.Expr, env: Env) -> None:
+    """A projection is one column, except a struct's ``*`` and ``unnest()`` of a struct
+    (or with ``recursive := true``), which give one column per field: those are gaps
+    unless the argument is known to be a list."""
+    if isinstance(inner, exp.Dot) and isinstance(inner.expression, exp.Star):
+        raise Unresolved(
+            f"{inner.sql(dialect='duckdb')} expands a struct, whose fields are not known"
+        )
+    if not isinstance(inner, exp.Explode):
+        return
+    text = inner.sql(dialect="duckdb")
+    if inner.expressions:  # recursive := true, max_depth := n
+        raise Unresolved(f"{text} expands structs, whose fields are not known")
+    arg = inner.this
+    if isinstance(arg, _LISTS):
+        return
+    col = _source_col(arg, env)
+    kind = col.type if col is not None else None
+    if kind is None:
+        raise Unresolved(
+            f"{text} gives one column per field if its argument is a struct: "
+            "known once the type of its argument is (build its upstream)"
+        )
+    if not kind.rstrip().endswith("]"):
+        raise Unresolved(f"{text} expands a {kind.split('(')[0]}, whose fields are not known")
 
 
 def _positions(env: Env) -> list[Col]:

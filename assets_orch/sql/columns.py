@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from assets_orch.sql.column_prepare import Prepared
 
 # Bump when lineage or column fingerprints change meaning, so stored ones are recomputed.
-LINEAGE_VERSION = "assets_orch.sql.columns/6"
+LINEAGE_VERSION = "assets_orch.sql.columns/7"
 
 
 def digest(*parts: str) -> str:
@@ -68,11 +68,16 @@ class SourceColumn:
 
 @dataclass(frozen=True)
 class SourceSchema:
-    """What the query reads under one name: an asset, a table or a file, and its columns."""
+    """What the query reads under one name: an asset, a table or a file, and its columns
+    (with their DuckDB types, in the same order, when they are known)."""
 
     kind: str
     name: str
     columns: tuple[str, ...]
+    types: tuple[str | None, ...] = ()
+
+    def type_of(self, index: int) -> str | None:
+        return self.types[index] if index < len(self.types) else None
 
 
 @dataclass(frozen=True)

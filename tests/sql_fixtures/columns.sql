@@ -471,6 +471,32 @@ select v, i from (values (1), (2)) as t(v), range(3) as r(i)
 -- kind: value events.payload | filter -
 select payload.kind as kind from events
 
+-- title: a struct star is a stated gap
+-- schema: events(id, payload struct(kind varchar, n integer))
+-- unresolved: expands a struct
+select id, payload.* from events
+
+-- title: unnest of a list column in the select list
+-- schema: events(id, tags varchar[])
+-- id: value events.id | filter -
+-- tag: value events.tags | filter -
+select id, unnest(tags) as tag from events
+
+-- title: unnest of a split string in the select list
+-- schema: events(id, csv varchar)
+-- part: value events.csv | filter -
+select unnest(string_split(csv, ',')) as part from events
+
+-- title: unnest of a struct column gives its fields so it is a stated gap
+-- schema: events(id, payload struct(kind varchar, n integer))
+-- unresolved: expands a struct
+select id, unnest(payload) as p from events
+
+-- title: recursive unnest is a stated gap
+-- schema: events(id, items struct(k varchar)[])
+-- unresolved: expands structs
+select unnest(items, recursive := true) from events
+
 -- title: lambda parameters are not columns
 -- schema: orders(id, items integer[])
 -- doubled: value orders.items | filter -
