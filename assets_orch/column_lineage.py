@@ -223,7 +223,7 @@ class ProjectColumns:
         asset = self._asset_for(ref.key)
         if asset is not None:
             return self.output_schema(asset)
-        return self._table_schema(ref.key)
+        return self._table_schema(ref.key, ref.sql)
 
     def _asset_for(self, key: str) -> str | None:
         parts = key.split(".")
@@ -259,11 +259,12 @@ class ProjectColumns:
             return f"file {name}: {error or 'columns unknown'}"
         return SourceSchema("file", name, *_split(columns))
 
-    def _table_schema(self, name: str) -> SourceSchema | str:
+    def _table_schema(self, name: str, sql: str) -> SourceSchema | str:
+        """The columns of table ``name`` (as keyed), which DuckDB reads as ``sql``."""
         key = f"table:{name}"
         if self.warehouse is not None and self.tables_readable:
             try:
-                columns = self.warehouse.describe_table(name)
+                columns = self.warehouse.describe_table(sql)
             except AssetsError as e:
                 return f"table {name}: {e.message}"
             cached = self.catalog.source_schema(key)

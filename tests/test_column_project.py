@@ -271,3 +271,29 @@ def test_unnest_in_the_select_list_resolves_once_its_argument_type_is_known(
     assert [(c["name"], c["type"]) for c in b["columns"]] == [("id", "INTEGER"), ("tag", "VARCHAR")]
     # Built, c has its real columns (k, not the one lineage cannot name): a stated gap.
     assert "expands a STRUCT" in cli.json("columns", "c")["unresolved"]
+
+
+def test_external_tables_whose_names_need_quoting_are_described(tmp_path: Path) -> None:
+    import duckdb
+    from helpers import write_project
+
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/report.sql": (
+                'select i."line #", g.account, s.total, w."from"\n'
+                'from "order-items" i, "Finance Dept"."GL Entries" g, "sales.2024" s, "select" w'
+            )
+        },
+    )
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute(
+        'create table "order-items" ("line #" int); create schema "Finance Dept";'
+        'create table "Finance Dept"."GL Entries" (account int);'
+        'create table "sales.2024" (total int); create table "select" ("from" int)'
+    )
+    con.close()
+    data = Cli(root).json("columns", "report")
+    assert data["unresolved"] is None
+    sources = [[r["source"] for r in c["value"]] for c in data["columns"]]
+    assert sources == [["order-items"], ["finance dept.gl entries"], ["sales.2024"], ["select"]]

@@ -153,7 +153,7 @@ def _source_ref(table: exp.Table) -> tuple[SourceRef | None, str]:
     if len(names) == 1 and this.quoted and looks_like_file(this.name):
         stem = re.split(r"[\\/]", this.name)[-1].split(".")[0]
         return SourceRef("file", _quote_literal(this.name), (this.name,)), stem
-    return SourceRef("table", ".".join(names).lower()), this.name
+    return SourceRef("table", ".".join(names).lower(), parts=tuple(names)), this.name
 
 
 def _function_name(func: exp.Func) -> str:

@@ -86,12 +86,24 @@ class SourceRef:
 
     ``key`` is the lower-cased qualified table name as written (``stg.orders``) or, for a
     file, the DuckDB text of the FROM item without its alias (``read_csv('data/x.csv')``),
-    which is what ``DESCRIBE SELECT * FROM <key>`` needs. ``paths`` are a file's paths.
+    which is what ``DESCRIBE SELECT * FROM <key>`` needs. ``paths`` are a file's paths,
+    ``parts`` a table's name parts (``catalog``, ``schema``, ``name``, as present).
+
+    >>> SourceRef("table", "finance dept.gl entries", parts=("Finance Dept", "GL Entries")).sql
+    '"Finance Dept"."GL Entries"'
     """
 
     kind: str  # "table" or "file"
     key: str
     paths: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+
+    @property
+    def sql(self) -> str:
+        """How DuckDB reads it: a table's parts quoted (``"order-items"``), or the key."""
+        if self.kind != "table" or not self.parts:
+            return self.key
+        return ".".join('"' + p.replace('"', '""') + '"' for p in self.parts)
 
 
 @dataclass(frozen=True)
