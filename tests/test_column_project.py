@@ -297,3 +297,33 @@ def test_external_tables_whose_names_need_quoting_are_described(tmp_path: Path) 
     assert data["unresolved"] is None
     sources = [[r["source"] for r in c["value"]] for c in data["columns"]]
     assert sources == [["order-items"], ["finance dept.gl entries"], ["sales.2024"], ["select"]]
+
+
+def test_a_pivot_statement_in_a_subquery_has_lineage_and_so_has_its_reader(
+    tmp_path: Path,
+) -> None:
+    """sqlglot cannot scope a PIVOT statement: columns, lineage and impact exited 3."""
+    from helpers import write_project
+
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/sales.sql": (
+                "select * from (values ('eu', 'jan', 2.0), ('us', 'feb', 3.0))"
+                " as t(region, month, amount)"
+            ),
+            "models/p.sql": (
+                "select p.region, p.jan, p.feb\n"
+                "from (pivot sales on month in ('jan', 'feb') using sum(amount) group by region)"
+                " as p\nwhere p.jan > 0\n"
+            ),
+            "models/q.sql": "select region, jan from p",
+        },
+    )
+    cli = Cli(root)
+    jan = {c["name"]: c for c in cli.json("columns", "p")["columns"]}["jan"]
+    assert [r["column"] for r in jan["value"]] == ["amount"]
+    assert cli.json("columns", "q")["unresolved"] is None
+    impact = cli.json("impact", "sales.month")
+    assert {(i["asset"], i["column"]) for i in impact["impacted"]} >= {("q", "jan")}
+    cli("lineage", "q.jan")

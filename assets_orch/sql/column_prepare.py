@@ -183,6 +183,7 @@ def _qualify(expression: exp.Expr, schemas: Mapping[str, SourceSchema]) -> exp.E
         dialect="duckdb",
         normalize=True,
     )
+    _expand_unpivot_columns(expression, schemas)
     for _ in range(_COLUMNS_ROUNDS):
         marked = _mark_columns(expression)
         # ``expression`` is the caller's own copy: qualify it in place unless a
@@ -200,6 +201,27 @@ def _qualify(expression: exp.Expr, schemas: Mapping[str, SourceSchema]) -> exp.E
         if not _expand_first_columns(expression, qualified, mapping, schemas):
             raise Unresolved("COLUMNS(...) could not be expanded")
     raise Unresolved("COLUMNS(...) nested too deeply")
+
+
+def _expand_unpivot_columns(expression: exp.Expr, schemas: Mapping[str, SourceSchema]) -> None:
+    """``UNPIVOT t ON COLUMNS(* EXCLUDE (k))``: the columns of a table are known."""
+    for node in list(expression.find_all(exp.Columns)):
+        pivot = node.find_ancestor(exp.Pivot)
+        table = pivot.parent if pivot is not None else None
+        if not (pivot is not None and pivot.unpivot and isinstance(table, exp.Table)):
+            continue
+        schema = schemas.get(table.name)
+        if schema is None:
+            continue
+        available = [("", c.lower(), c) for c in schema.columns]
+        columns = [exp.column(c) for _, _, c in _match_columns(node, available)]
+        parent = node.parent
+        if isinstance(parent, exp.In) and columns:
+            index = parent.expressions.index(node)
+            parent.set(
+                "expressions",
+                parent.expressions[:index] + columns + parent.expressions[index + 1 :],
+            )
 
 
 def _mark_columns(expression: exp.Expr) -> bool:

@@ -106,6 +106,8 @@ class Walker:
             return self._set_operation(node, ctes, outer)
         if isinstance(node, exp.Values):
             return self.values(node)
+        if isinstance(node, exp.Pivot) and not node.unpivot:  # the rewrite left it
+            raise Unresolved("PIVOT without an IN list: its columns depend on the data")
         if isinstance(node, exp.Table):  # FROM (SHOW TABLES), as sqlglot reads it
             raise Unresolved("FROM (SHOW ...) reads the catalog: not supported for column lineage")
         raise Unresolved(f"{node.key.upper()} is not supported for column lineage")

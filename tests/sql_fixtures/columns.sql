@@ -447,8 +447,101 @@ select * from sales pivot (sum(amount) for quarter in ('q1', 'q2'))
 
 -- title: pivot statement without in list depends on the data
 -- schema: sales(region varchar, quarter varchar, amount double)
--- unresolved: PIVOT
+-- unresolved: PIVOT without an IN list
 pivot sales on quarter using sum(amount)
+
+-- title: pivot statement with an in list and a group by
+-- schema: sales(region varchar, product varchar, month varchar, amount double)
+-- region: value sales.region | filter sales.region
+-- jan_s: value sales.amount | filter sales.month, sales.region
+-- jan_n: value - | filter sales.month, sales.region
+-- feb_s: value sales.amount | filter sales.month, sales.region
+-- feb_n: value - | filter sales.month, sales.region
+pivot sales on month in ('jan', 'feb') using sum(amount) as s, count(*) as n group by region
+
+-- title: pivot statement without using counts and groups by the other columns
+-- schema: sales(region varchar, month varchar, amount double)
+-- region: value sales.region | filter sales.amount, sales.region
+-- amount: value sales.amount | filter sales.amount, sales.region
+-- jan: value - | filter sales.amount, sales.month, sales.region
+pivot sales on month in ('jan')
+
+-- title: pivot statement used as a subquery
+-- schema: sales(region varchar, month varchar, amount double)
+-- region: value sales.region | filter sales.amount, sales.month, sales.region
+-- jan: value sales.amount | filter sales.amount, sales.month, sales.region
+select p.region, p.jan
+from (pivot sales on month in ('jan', 'feb') using sum(amount) group by region) as p
+where p.jan > 0
+
+-- title: pivot statement inside a cte
+-- schema: sales(region varchar, month varchar, amount double)
+-- region: value sales.region | filter sales.region
+-- jan_feb: value sales.amount | filter sales.month, sales.region
+with p as (pivot sales on month in ('jan', 'feb') using sum(amount) group by region)
+select region, jan + feb as jan_feb from p
+
+-- title: standard pivot over a derived table with two for lists
+-- schema: sales(region varchar, month varchar, yr integer, amount double)
+-- region: value sales.region | filter sales.region
+-- jan_2020: value sales.amount | filter sales.month, sales.region, sales.yr
+-- jan_2021: value sales.amount | filter sales.month, sales.region, sales.yr
+select * from (select region, month, yr, amount from sales)
+pivot (sum(amount) for month in ('jan') yr in (2020, 2021))
+
+-- title: standard pivot with its own group by
+-- schema: sales(region varchar, product varchar, month varchar, amount double)
+-- region: value sales.region | filter sales.region
+-- jan: value sales.amount | filter sales.month, sales.region
+select * from sales pivot (sum(amount) for month in ('jan') group by region)
+
+-- title: standard unpivot
+-- schema: quarterly(region varchar, q1 integer, q2 integer)
+-- region: value quarterly.region | filter quarterly.q1, quarterly.q2
+-- quarter: value - | filter quarterly.q1, quarterly.q2
+-- revenue: value quarterly.q1, quarterly.q2 | filter quarterly.q1, quarterly.q2
+select * from quarterly unpivot (revenue for quarter in (q1, q2)) as u
+
+-- title: unpivot include nulls keeps every row
+-- schema: quarterly(region varchar, q1 integer, q2 integer)
+-- region: value quarterly.region | filter -
+-- quarter: value - | filter -
+-- revenue: value quarterly.q1, quarterly.q2 | filter -
+select * from quarterly unpivot include nulls (revenue for quarter in (q1 as a, q2))
+
+-- title: unpivot statement in a cte then aggregated
+-- schema: quarterly(region varchar, q1 integer, q2 integer)
+-- quarter: value - | filter quarterly.q1, quarterly.q2
+-- revenue: value quarterly.q1, quarterly.q2 | filter quarterly.q1, quarterly.q2
+with long as (unpivot quarterly on q1, q2 into name quarter value revenue)
+select quarter, sum(revenue) as revenue from long group by quarter
+
+-- title: unpivot statement on columns of a table with default names
+-- schema: quarterly(region varchar, q1 integer, q2 integer)
+-- region: value quarterly.region | filter quarterly.q1, quarterly.q2
+-- name: value - | filter quarterly.q1, quarterly.q2
+-- value: value quarterly.q1, quarterly.q2 | filter quarterly.q1, quarterly.q2
+unpivot quarterly on columns(* exclude (region))
+
+-- title: implicit lateral derived table
+-- schema: customers(customer_id, name varchar); orders(order_id, customer_id)
+-- customer_id: value customers.customer_id | filter customers.customer_id, orders.customer_id
+-- n: value - | filter customers.customer_id, orders.customer_id
+select c.customer_id, x.n
+from customers c, (select count(*) as n from orders o where o.customer_id = c.customer_id) x
+
+-- title: range without an alias is one column named range
+-- doubled: value - | filter -
+select range * 2 as doubled from range(5)
+
+-- title: postgres generate_series alias names its column
+-- dialect: postgres
+-- schema: orders(order_id, order_date date)
+-- day: value - | filter orders.order_date
+-- orders: value - | filter orders.order_date
+SELECT d::date AS day, coalesce(x.n, 0) AS orders
+FROM generate_series(DATE '2024-01-01', DATE '2024-01-31', INTERVAL '1 day') AS d
+LEFT JOIN LATERAL (SELECT count(*) AS n FROM orders o WHERE o.order_date = d::date) x ON true
 
 -- title: recursive cte
 -- schema: employees(id, manager_id)
