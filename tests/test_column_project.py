@@ -217,6 +217,7 @@ def test_unbuilt_upstream_is_a_stated_gap(shop: Path) -> None:
         "sql.columns",
         "sql.column_rewrite",
         "sql.fingerprint",
+        "sql.translate",
         "sql.upstreams",
         "column_lineage",
         "column_versions",
