@@ -271,13 +271,16 @@ class Walker:
             ):
                 raise Unresolved("a * could not be expanded (a source's columns are unknown)")
             inner = projection.this if isinstance(projection, exp.Alias) else projection
-            _one_column(inner, env)
-            deps = self.expr(inner, env, ctes)
-            aggregate = aggregate or _has_aggregate(inner)
-            name, named = _output_name(projection, inner, env)
             passed = _source_col(inner, env)
+            if passed is not None:  # a source's column as it is (stars expand to these)
+                deps = passed.deps
+            else:
+                _one_column(inner, env)
+                deps = self.expr(inner, env, ctes)
+                aggregate = aggregate or _has_aggregate(inner)
+            name, named = _output_name(projection, inner, env, passed)
             cols.append(Col(name, deps, named, passed.type if passed is not None else None))
-            env.projections.setdefault(projection.alias_or_name.lower(), deps)
+            env.projections.setdefault(name.lower(), deps)
         for key in ("where", "having", "qualify"):
             clause = node.args.get(key)
             if clause is not None:
@@ -490,7 +493,9 @@ def _named(col: Col | None) -> bool:
     return col.named if col is not None else True
 
 
-def _output_name(projection: exp.Expr, inner: exp.Expr, env: Env) -> tuple[str, bool]:
+def _output_name(
+    projection: exp.Expr, inner: exp.Expr, env: Env, passed: Col | None
+) -> tuple[str, bool]:
     """The name DuckDB gives a projection, and whether it is known before the build.
 
     An alias is named as written (qualify lower-cases it); a column, or ``#1``, by its
@@ -510,18 +515,20 @@ def _output_name(projection: exp.Expr, inner: exp.Expr, env: Env) -> tuple[str, 
         position = _positional(inner, env)
         return position.name, position.named
     if isinstance(inner, exp.Column):
-        col = _source_col(inner, env)
-        if col is not None and col.name.lower() == name.lower():
-            return col.name, col.named
+        if passed is not None and passed.name.lower() == name.lower():
+            return passed.name, passed.named
         return name, True  # * RENAME (a AS b), or a struct field
     return name, isinstance(inner, exp.Dot)  # struct field access: named by the field
 
 
 def _source_col(node: exp.Expr, env: Env) -> Col | None:
-    """The source column a plain column reference reads (None for anything else)."""
-    if not isinstance(node, exp.Column) or len(node.parts) != 2:
+    """The source column a qualified column reads (None for anything else)."""
+    if not isinstance(node, exp.Column):
         return None
-    source = env.find(node.table)
+    table = node.args.get("table")
+    if table is None or node.args.get("db") is not None:  # unqualified, or a struct field
+        return None
+    source = env.find(table.name)
     return source.result.by_name.get(node.name.lower()) if source is not None else None
 
 
