@@ -87,7 +87,7 @@ def _table(walker: Walker, item: exp.Table, env: Env, ctes: dict[str, Result]) -
         names = alias_columns(item.args.get("alias"))
         if not names:
             raise Unresolved(f"table function {this.sql(dialect='duckdb')[:60]} has no column list")
-        cols = [Col(n, Deps(fp=digest(fp, n))) for n in names]
+        cols = [Col(n, Deps(fp=digest(fp, n.lower()))) for n in names]
         return Source(f"function:{fp}", Result(cols, rows_fp=fp))
     raise Unresolved(f"FROM item {item.sql(dialect='duckdb')[:60]} is not supported")
 
@@ -113,7 +113,7 @@ def _unnest(walker: Walker, item: exp.Unnest, env: Env, ctes: dict[str, Result])
         raise Unresolved("UNNEST with a column list of another length")
     fp = digest("unnest", *(d.fp for d in args))
     cols = [
-        Col(n, Deps(d.value, d.filter, digest(fp, n), d.volatile))
+        Col(n, Deps(d.value, d.filter, digest(fp, n.lower()), d.volatile))
         for n, d in zip(names, args, strict=True)
     ]
     return Source(f"unnest:{fp}", Result(cols, rows_fp=fp))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from assets_orch.sql.column_prepare import Prepared
 
 # Bump when lineage or column fingerprints change meaning, so stored ones are recomputed.
-LINEAGE_VERSION = "assets_orch.sql.columns/8"
+LINEAGE_VERSION = "assets_orch.sql.columns/9"
 
 
 def digest(*parts: str) -> str:

@@ -289,3 +289,16 @@ select sym, HISTOGRAM(qty) as h from trades group by sym
 select id from c where exists (select * from o where o.cid = c.id)
 -- versus:
 select id from c where exists (select 1 from o where o.cid = c.id)
+
+-- title: column list case of a table function
+-- changes: nothing
+select n * 2 as d from range(5) as r(n)
+-- versus:
+SELECT N * 2 AS D FROM RANGE(5) AS R(N)
+
+-- title: column list case of unnest in from
+-- schema: events(id integer, tags varchar[])
+-- changes: nothing
+select e.id, t.tag from events e, unnest(e.tags) as t(tag)
+-- versus:
+select E.ID, T.TAG from EVENTS E, UNNEST(E.TAGS) as T(TAG)
