@@ -651,3 +651,109 @@ select id, iff(amount > 100, amount, 0) as big from orders where status = 'paid'
 -- status: value orders.status | filter orders.status
 -- total: value orders.amount | filter orders.status
 select status, sum(safe_cast(amount as numeric)) as total from orders group by status
+
+-- title: asof join reads both sides of its condition
+-- schema: trades(symbol varchar, ts timestamp, price double); quotes(symbol varchar, ts timestamp, bid double, ask double)
+-- price: value trades.price | filter quotes.symbol, quotes.ts, trades.symbol, trades.ts
+-- slippage: value quotes.ask, quotes.bid, trades.price | filter quotes.symbol, quotes.ts, trades.symbol, trades.ts
+select t.price, t.price - (q.bid + q.ask) / 2 as slippage
+from trades t asof left join quotes q on t.symbol = q.symbol and t.ts >= q.ts
+
+-- title: asof join with using
+-- schema: trades(symbol varchar, ts timestamp, price double); quotes(symbol varchar, ts timestamp, bid double)
+-- symbol: value quotes.symbol, trades.symbol | filter quotes.symbol, quotes.ts, trades.symbol, trades.ts
+-- bid: value quotes.bid | filter quotes.symbol, quotes.ts, trades.symbol, trades.ts
+select symbol, bid from trades asof join quotes using (symbol, ts)
+
+-- title: positional join pairs rows by position
+-- schema: left_part(a, b); right_part(c, d)
+-- a: value left_part.a | filter -
+-- d: value right_part.d | filter -
+select a, d from left_part positional join right_part
+
+-- title: parenthesized union with its own order and limit
+-- schema: orders(order_id, amount double); old_orders(id, amount_cents integer)
+-- order_id: value old_orders.id, orders.order_id | filter old_orders.amount_cents, orders.amount
+-- amount: value old_orders.amount_cents, orders.amount | filter old_orders.amount_cents, orders.amount
+(select order_id, amount from orders)
+union all
+(select id, amount_cents / 100.0 from old_orders)
+order by amount desc
+limit 10
+
+-- title: top-level values
+-- col0: value - | filter -
+-- col1: value - | filter -
+values (1, 'a'), (2, 'b')
+
+-- title: materialized cte joined to itself
+-- schema: events(id, ts timestamp)
+-- day: value events.ts | filter events.ts
+-- prev_n: value - | filter events.ts
+with daily as materialized (select date_trunc('day', ts) as day, count(*) as n from events group by all)
+select d1.day, d2.n as prev_n
+from daily d1 left join daily d2 on d2.day = d1.day - interval 1 day
+
+-- title: json extraction operators read the json column
+-- schema: events(id, properties json)
+-- campaign: value events.properties | filter -
+-- utm: value events.properties | filter -
+select properties->>'$.campaign' as campaign, properties->'$.utm' as utm from events
+
+-- title: cast shorthand and try_cast
+-- schema: orders(id, status varchar, amount_cents integer)
+-- order_key: value orders.id | filter -
+-- status_code: value orders.status | filter -
+-- amount: value orders.amount_cents | filter -
+select id::varchar as order_key, try_cast(status as integer) as status_code,
+       amount_cents::decimal(12, 2) / 100 as amount
+from orders
+
+-- title: list comprehension and lambdas read the list
+-- schema: events(id, tags varchar[])
+-- loud: value events.tags | filter -
+-- numbered: value events.tags | filter -
+select [t || '!' for t in tags if t <> ''] as loud,
+       list_apply(tags, lambda t, i: t || i::varchar) as numbered
+from events
+
+-- title: grouping sets with grouping_id
+-- schema: sales(yr integer, category varchar, state varchar, paid double)
+-- yr: value sales.yr | filter sales.category, sales.state, sales.yr
+-- gid: value sales.category, sales.state, sales.yr | filter sales.category, sales.state, sales.yr
+-- net_paid: value sales.paid | filter sales.category, sales.state, sales.yr
+select yr, grouping_id(yr, category, state) as gid, sum(paid) as net_paid
+from sales
+group by grouping sets ((yr, category), (yr, state), (yr), ())
+
+-- title: from-first with select and where
+-- schema: events(user_id, event_type varchar, amount double)
+-- user_id: value events.user_id | filter events.amount
+-- amount: value events.amount | filter events.amount
+from events select user_id, amount where amount > 0
+
+-- title: bigquery cross join unnest
+-- dialect: bigquery
+-- schema: events(event_id, tags varchar[], amount double)
+-- event_id: value events.event_id | filter -
+-- tag: value events.tags | filter -
+SELECT e.event_id, tag FROM events AS e CROSS JOIN UNNEST(e.tags) AS tag
+
+-- title: postgres distinct on keeps the latest row
+-- dialect: postgres
+-- schema: events(user_id, ts timestamp, event_type varchar)
+-- user_id: value events.user_id | filter events.ts, events.user_id
+-- event_type: value events.event_type | filter events.ts, events.user_id
+SELECT DISTINCT ON (user_id) user_id, event_type FROM events ORDER BY user_id, ts DESC
+
+-- title: recursive cte with using key
+-- schema: graph_edges(src, dst, weight double)
+-- node: value graph_edges.dst | filter graph_edges.dst, graph_edges.src, graph_edges.weight
+with recursive reach(node, dist) using key (node) as (
+    select 1, 0.0
+    union
+    select e.dst, r.dist + e.weight
+    from reach r join graph_edges e on e.src = r.node
+    where r.dist + e.weight < 100
+)
+select node from reach

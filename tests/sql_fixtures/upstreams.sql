@@ -490,3 +490,38 @@ select column_name from (show orders)
 -- files:
 -- oracle: no (not duckdb syntax)
 SELECT o.ID FROM IDENTIFIER('raw.orders') AS o
+
+-- title: quoted names with odd characters, a dot and a reserved word
+-- tables: Finance Dept.GL Entries, line-items, select, sales.2024
+-- files:
+-- oracle: no (duckdb returns such names quoted and folds case)
+select i."unit #", g.account, s.total, w."from"
+from "line-items" i, "Finance Dept"."GL Entries" g, "sales.2024" s, "select" w
+
+-- title: bigquery separately quoted parts
+-- dialect: bigquery
+-- tables: lake.raw.clicks
+-- files:
+-- oracle: no (not duckdb syntax)
+SELECT `url` FROM `lake`.`raw`.`clicks` AS c
+
+-- title: postgres schema-qualified table behind a cte with within group and filter
+-- dialect: postgres
+-- tables: analytics.sessions
+-- files:
+-- oracle: no (not duckdb syntax)
+WITH s AS (SELECT user_id, EXTRACT(EPOCH FROM ended_at - started_at) AS seconds
+           FROM analytics.sessions)
+SELECT user_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_seconds,
+       count(*) FILTER (WHERE seconds > 600) AS long_sessions
+FROM s GROUP BY user_id
+
+-- title: recursive cte with using key reads the edges
+-- tables: graph_edges
+-- files:
+with recursive reach(node, dist) using key (node) as (
+    select 1, 0.0
+    union
+    select e.dst, r.dist + e.weight from reach r join graph_edges e on e.src = r.node
+)
+select node from reach
