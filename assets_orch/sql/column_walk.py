@@ -36,7 +36,6 @@ from sqlglot import exp
 
 from assets_orch.sql.column_scope import (
     EMPTY,
-    WRITTEN,
     Col,
     Deps,
     Env,
@@ -47,6 +46,17 @@ from assets_orch.sql.column_scope import (
     renamed,
     structure,
     union,
+)
+from assets_orch.sql.column_select import (
+    is_all,
+    limits,
+    one_column,
+    output_name,
+    positional,
+    positions,
+    samples,
+    source_col,
+    window_definition,
 )
 from assets_orch.sql.column_sources import from_item, using_column
 
@@ -200,7 +210,7 @@ class Walker:
         self, node: exp.Expr, result: Result, ctes: dict[str, Result], outer: Env | None
     ) -> Result:
         """Apply a set operation's or parenthesized query's own ORDER BY / LIMIT / OFFSET."""
-        if not _limits(node):
+        if not limits(node):
             return result
         env = Env(outer)
         env.projections = {c.name.lower(): c.deps for c in result.cols}
@@ -209,18 +219,18 @@ class Walker:
         return Result(
             result.cols,
             result.rows | deps.all,
-            digest("limit", result.rows_fp, _limits(node), deps.fp),
+            digest("limit", result.rows_fp, limits(node), deps.fp),
             result.rows_volatile or order is None,
         )
 
     def _order(self, order: exp.Expr, env: Env, ctes: dict[str, Result], cols: list[Col]) -> Deps:
         """What an ORDER BY reads; ``ORDER BY ALL`` orders by every output column."""
-        if not any(_is_all(o) for o in order.expressions):
+        if not any(is_all(o) for o in order.expressions):
             return self.expr(order, env, ctes)
         parts = []
         deps = []
         for ordered in order.expressions:
-            if _is_all(ordered):
+            if is_all(ordered):
                 d = union(c.deps for c in cols)
                 d = Deps(d.value, d.filter, digest("all", *(c.deps.fp for c in cols)), d.volatile)
             else:
@@ -264,21 +274,21 @@ class Walker:
         env.windows = {w.name.lower(): w for w in node.args.get("windows") or []}
         cols: list[Col] = []
         aggregate = False
-        env.positions = _positions(env)
+        env.positions = positions(env)
         for projection in node.selects:
             if isinstance(projection, exp.Star) or (
                 isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
             ):
                 raise Unresolved("a * could not be expanded (a source's columns are unknown)")
             inner = projection.this if isinstance(projection, exp.Alias) else projection
-            passed = _source_col(inner, env)
+            passed = source_col(inner, env)
             if passed is not None:  # a source's column as it is (stars expand to these)
                 deps = passed.deps
             else:
-                _one_column(inner, env)
+                one_column(inner, env)
                 deps = self.expr(inner, env, ctes)
                 aggregate = aggregate or _has_aggregate(inner)
-            name, named = _output_name(projection, inner, env, passed)
+            name, named = output_name(projection, inner, env, passed)
             cols.append(Col(name, deps, named, passed.type if passed is not None else None))
             env.projections.setdefault(name.lower(), deps)
         for key in ("where", "having", "qualify"):
@@ -313,15 +323,15 @@ class Walker:
                 deps = union(c.deps for c in cols)
                 parts.append("distinct:" + ",".join(c.deps.fp for c in cols))
             rows |= deps.all
-        limits = _limits(node)
-        if limits or distinct_on:
+        cut = limits(node)
+        if cut or distinct_on:
             # ORDER BY decides which rows are kept under LIMIT/OFFSET or DISTINCT ON.
             order = node.args.get("order")
             deps = self._order(order, env, ctes, cols) if order is not None else Deps()
             rows |= deps.all
             volatile = volatile or order is None
-            parts.append(f"limit:{limits}:{deps.fp}")
-        sample = _samples(node)
+            parts.append(f"limit:{cut}:{deps.fp}")
+        sample = samples(node)
         if sample:
             volatile = True  # a sample is random, even with a seed (it depends on threads)
             parts.append(f"sample:{sample}")
@@ -374,7 +384,7 @@ class Walker:
         if isinstance(node, exp.Columns):
             raise Unresolved("COLUMNS(...) could not be expanded")
         if isinstance(node, exp.PositionalColumn):
-            return _positional(node, env).deps
+            return positional(node, env).deps
         children = [(k, v) for k, v in node.args.items() if v is not None]
         parts = [node.key]
         deps: list[Deps] = []
@@ -425,7 +435,7 @@ class Walker:
         self, node: exp.Window, env: Env, ctes: dict[str, Result], lambdas: frozenset[str]
     ) -> Deps:
         func = self._walk(node.this, env, ctes, lambdas)
-        partition_by, order_node, spec = _window_definition(node, env)
+        partition_by, order_node, spec = window_definition(node, env)
         partitions = [self._walk(p, env, ctes, lambdas) for p in partition_by]
         partition = union(partitions)
         order = self._walk(order_node, env, ctes, lambdas) if order_node is not None else Deps()
@@ -446,137 +456,8 @@ class Walker:
 # ---- helpers --------------------------------------------------------------------------
 
 
-def _window_definition(
-    node: exp.Window, env: Env
-) -> tuple[list[exp.Expr], exp.Expr | None, exp.Expr | None]:
-    """PARTITION BY, ORDER BY and frame of a window, through the named windows it
-    builds on (``OVER w``, ``OVER (w ROWS ...)``, ``WINDOW w2 AS (w ORDER BY x)``)."""
-    partition_by = list(node.args.get("partition_by") or [])
-    order, spec = node.args.get("order"), node.args.get("spec")
-    base, seen = node.args.get("alias"), set()
-    while base is not None:
-        name = base.name.lower()
-        named = env.windows.get(name)
-        if named is None or name in seen:
-            raise Unresolved(f"window {base.name} is not defined in its SELECT")
-        seen.add(name)
-        partition_by = partition_by or list(named.args.get("partition_by") or [])
-        order = order if order is not None else named.args.get("order")
-        spec = spec if spec is not None else named.args.get("spec")
-        base = named.args.get("alias")
-    return partition_by, order, spec
-
-
-def _limits(node: exp.Expr) -> str:
-    """The LIMIT and OFFSET of a query, as text (empty without either)."""
-    return ":".join(
-        structure(part) if part is not None else ""
-        for part in (node.args.get("limit"), node.args.get("offset"))
-    ).strip(":")
-
-
-def _is_all(ordered: exp.Expr) -> bool:
-    this = ordered.this if isinstance(ordered, exp.Ordered) else ordered
-    return isinstance(this, exp.Var) and this.name.upper() == "ALL"
-
-
-def _samples(node: exp.Select) -> str:
-    """The samples a SELECT takes (``USING SAMPLE``, ``TABLESAMPLE`` of an item), as text."""
-    from_ = node.args.get("from_")
-    owners: list[exp.Expr] = [node, from_.this] if isinstance(from_, exp.From) else [node]
-    owners += [j.this for j in node.args.get("joins") or []]
-    found = [o.args.get("sample") for o in owners]
-    return ",".join(structure(s) for s in found if isinstance(s, exp.Expr))
-
-
 def _named(col: Col | None) -> bool:
     return col.named if col is not None else True
-
-
-def _output_name(
-    projection: exp.Expr, inner: exp.Expr, env: Env, passed: Col | None
-) -> tuple[str, bool]:
-    """The name DuckDB gives a projection, and whether it is known before the build.
-
-    An alias is named as written (qualify lower-cases it); a column, or ``#1``, by its
-    source column (``amount`` of a table holding ``Amount`` is ``Amount``); any other
-    unaliased expression by DuckDB's rendering of it (``CAST(a AS VARCHAR)``,
-    ``count_star()``), known once built.
-    """
-    name = projection.alias_or_name
-    written = projection.meta.get(WRITTEN)
-    if (
-        isinstance(projection, exp.Alias)
-        and written is not None
-        and written.lower() == name.lower()
-    ):
-        return written, True
-    if isinstance(inner, exp.PositionalColumn):
-        position = _positional(inner, env)
-        return position.name, position.named
-    if isinstance(inner, exp.Column):
-        if passed is not None and passed.name.lower() == name.lower():
-            return passed.name, passed.named
-        return name, True  # * RENAME (a AS b), or a struct field
-    return name, isinstance(inner, exp.Dot)  # struct field access: named by the field
-
-
-def _source_col(node: exp.Expr, env: Env) -> Col | None:
-    """The source column a qualified column reads (None for anything else)."""
-    if not isinstance(node, exp.Column):
-        return None
-    table = node.args.get("table")
-    if table is None or node.args.get("db") is not None:  # unqualified, or a struct field
-        return None
-    source = env.find(table.name)
-    return source.result.by_name.get(node.name.lower()) if source is not None else None
-
-
-# Expressions whose value is a list: unnest() of them in a SELECT list gives one column.
-_LISTS = (exp.Array, exp.Split, exp.RegexpSplit, exp.GenerateSeries, exp.ArrayAgg)
-
-
-def _one_column(inner: exp.Expr, env: Env) -> None:
-    """A projection is one column, except a struct's ``*`` and ``unnest()`` of a struct
-    (or with ``recursive := true``), which give one column per field: those are gaps
-    unless the argument is known to be a list."""
-    if isinstance(inner, exp.Dot) and isinstance(inner.expression, exp.Star):
-        raise Unresolved(
-            f"{inner.sql(dialect='duckdb')} expands a struct, whose fields are not known"
-        )
-    if not isinstance(inner, exp.Explode):
-        return
-    text = inner.sql(dialect="duckdb")
-    if inner.expressions:  # recursive := true, max_depth := n
-        raise Unresolved(f"{text} expands structs, whose fields are not known")
-    arg = inner.this
-    if isinstance(arg, _LISTS):
-        return
-    col = _source_col(arg, env)
-    kind = col.type if col is not None else None
-    if kind is None:
-        raise Unresolved(
-            f"{text} gives one column per field if its argument is a struct: "
-            "known once the type of its argument is (build its upstream)"
-        )
-    if not kind.rstrip().endswith("]"):
-        raise Unresolved(f"{text} expands a {kind.split('(')[0]}, whose fields are not known")
-
-
-def _positions(env: Env) -> list[Col]:
-    """The columns ``#1``, ``#2``... name: every column of the FROM items, in order (a
-    USING join keeps both sides' columns, as in DuckDB)."""
-    return [c for s in env.sources.values() for c in s.result.cols]
-
-
-def _positional(node: exp.PositionalColumn, env: Env) -> Col:
-    found: Env | None = env
-    while found is not None and found.positions is None:
-        found = found.parent
-    index = int(node.this.name) if isinstance(node.this, exp.Literal) else 0
-    if found is None or found.positions is None or not 0 < index <= len(found.positions):
-        raise Unresolved(f"{node.sql(dialect='duckdb')} names no column of the FROM clause")
-    return found.positions[index - 1]
 
 
 def _has_aggregate(node: exp.Expr) -> bool:

@@ -90,8 +90,7 @@ def find_upstreams(
 
     Raises SqlError (about ``path``) when the string of a ``query('...')`` is not a query.
     """
-    found: dict[tuple[str | None, str | None, str], TableRef] = {}
-    files: set[str] = set()
+    reads = _Reads(parsed, path)
     # (node, visible CTE names, the node standing for it in the file: the string literal
     # of query('...') for what that string reads)
     stack: list[tuple[exp.Expr, frozenset[str], exp.Expr | None]] = [
@@ -106,15 +105,17 @@ def find_upstreams(
             stack += [(n, c, written) for n, c in queued]
         skip: tuple[exp.Expr, ...] = ()
         if isinstance(node, exp.Table):
-            inner = _run_by(node, parsed, path)
+            inner = reads.run_by(node)
             if inner is not None:
                 stack.append((inner[0], ctes, written or inner[1]))
-            skip = _visit_table(node, ctes, parsed, written, found, files)
+            skip = reads.visit(node, ctes, written)
         for child in node.iter_expressions():
             if child is not with_ and not any(child is s for s in skip):
                 stack.append((child, ctes, written))
-    tables = sorted(found.values(), key=lambda t: (t.qualified, t.catalog or "", t.schema or ""))
-    return tuple(tables), tuple(sorted(files))
+    tables = sorted(
+        reads.found.values(), key=lambda t: (t.qualified, t.catalog or "", t.schema or "")
+    )
+    return tuple(tables), tuple(sorted(reads.files))
 
 
 def table_nodes(expression: exp.Expr) -> list[tuple[exp.Table, bool]]:
@@ -226,88 +227,84 @@ def _push_ctes(
     return ctes.union(names)
 
 
-def _run_by(
-    node: exp.Table, parsed: ParsedQuery, path: str | None
-) -> tuple[exp.Query, exp.Expr] | None:
-    """The query a ``query(...)``/``query_table(...)`` item runs, with its first argument
-    (where the file writes it); a SqlError there when its string is not a query."""
-    try:
-        inner = table_function_query(node)
-    except ValueError as e:
-        line, col = _position(node.this, parsed)
-        raise SqlError(
-            str(e), path=path, line=line, col=col, hint="write one SELECT in the string"
-        ) from e
-    if inner is None:
-        return None
-    first = node.this.expressions[0]  # the string, or a list of strings
-    return inner, next((n for n in first.walk() if "start" in n.meta), first)
+class _Reads:
+    """The tables and files one query reads, as they are found."""
 
+    def __init__(self, parsed: ParsedQuery, path: str | None) -> None:
+        self.parsed = parsed
+        self.path = path
+        self.found: dict[tuple[str | None, str | None, str], TableRef] = {}
+        self.files: set[str] = set()
 
-def _visit_table(
-    node: exp.Table,
-    ctes: frozenset[str],
-    parsed: ParsedQuery,
-    written: exp.Expr | None,
-    found: dict[tuple[str | None, str | None, str], TableRef],
-    files: set[str],
-) -> tuple[exp.Expr, ...]:
-    """Record what a FROM item reads; return the children that are its name parts.
-    ``written`` is where the file spells a table read inside a ``query('...')`` string."""
-    this = node.this
-    if isinstance(this, exp.DynamicIdentifier) and _string(this.this) is not None:
-        # Snowflake's IDENTIFIER('raw.orders'): a name held in a string
-        named = exp.to_table(_string(this.this) or "", dialect=parsed.dialect)
-        _record(named, ctes, parsed, written or this.this, found, files)
-        return (this,)
-    if isinstance(this, exp.Func):
-        if _function_name(this) in FILE_FUNCTIONS:
-            files.update(literal_paths(this))
-        return ()
-    if not isinstance(this, exp.Identifier):
-        return ()
-    show = show_target(node)
-    if show is not None:
-        if show:  # SHOW orders describes orders
-            alias = node.args["alias"].this
-            _record(exp.to_table(show), ctes, parsed, written or alias, found, files)
-        return tuple(node.iter_expressions())
-    return _record(node, ctes, parsed, written, found, files)
+    def run_by(self, node: exp.Table) -> tuple[exp.Query, exp.Expr] | None:
+        """The query a ``query(...)``/``query_table(...)`` item runs, with its first
+        argument (where the file writes it); a SqlError there when its string is not a
+        query."""
+        try:
+            inner = table_function_query(node)
+        except ValueError as e:
+            line, col = _position(node.this, self.parsed)
+            raise SqlError(
+                str(e), path=self.path, line=line, col=col, hint="write one SELECT in the string"
+            ) from e
+        if inner is None:
+            return None
+        first = node.this.expressions[0]  # the string, or a list of strings
+        return inner, next((n for n in first.walk() if "start" in n.meta), first)
 
+    def visit(
+        self, node: exp.Table, ctes: frozenset[str], written: exp.Expr | None
+    ) -> tuple[exp.Expr, ...]:
+        """Record what a FROM item reads; return the children that are its name parts.
+        ``written`` is where the file spells a table read inside a ``query('...')``."""
+        this = node.this
+        if isinstance(this, exp.DynamicIdentifier) and _string(this.this) is not None:
+            # Snowflake's IDENTIFIER('raw.orders'): a name held in a string
+            named = exp.to_table(_string(this.this) or "", dialect=self.parsed.dialect)
+            self.record(named, ctes, written or this.this)
+            return (this,)
+        if isinstance(this, exp.Func):
+            if _function_name(this) in FILE_FUNCTIONS:
+                self.files.update(literal_paths(this))
+            return ()
+        if not isinstance(this, exp.Identifier):
+            return ()
+        show = show_target(node)
+        if show is not None:
+            if show:  # SHOW orders describes orders
+                self.record(exp.to_table(show), ctes, written or node.args["alias"].this)
+            return tuple(node.iter_expressions())
+        return self.record(node, ctes, written)
 
-def _record(
-    node: exp.Table,
-    ctes: frozenset[str],
-    parsed: ParsedQuery,
-    written: exp.Expr | None,
-    found: dict[tuple[str | None, str | None, str], TableRef],
-    files: set[str],
-) -> tuple[exp.Expr, ...]:
-    this = node.this
-    catalog, db = (
-        p if isinstance(p, exp.Identifier) else None
-        for p in (node.args.get("catalog"), node.args.get("db"))
-    )
-    parts: tuple[exp.Expr, ...] = tuple(p for p in (catalog, db, this) if p is not None)
-    if catalog is None and db is None:
-        if this.name.lower() in ctes:
-            return parts  # a CTE reference, not a table
-        if this.quoted and looks_like_file(this.name):
-            files.add(this.name)
-            return parts
-    line, col = _position(written or catalog or db or this, parsed)
-    ref = TableRef(
-        name=_normalize(this),
-        schema=_normalize(db) if db is not None else None,
-        catalog=_normalize(catalog) if catalog is not None else None,
-        line=line,
-        col=col,
-    )
-    key = (ref.catalog, ref.schema, ref.name)
-    previous = found.get(key)
-    if previous is None or _earlier(ref, previous):
-        found[key] = ref
-    return parts
+    def record(
+        self, node: exp.Table, ctes: frozenset[str], written: exp.Expr | None
+    ) -> tuple[exp.Expr, ...]:
+        """Record the table (or quoted file) ``node`` names, unless it is a visible CTE."""
+        this = node.this
+        catalog, db = (
+            p if isinstance(p, exp.Identifier) else None
+            for p in (node.args.get("catalog"), node.args.get("db"))
+        )
+        parts: tuple[exp.Expr, ...] = tuple(p for p in (catalog, db, this) if p is not None)
+        if catalog is None and db is None:
+            if this.name.lower() in ctes:
+                return parts  # a CTE reference, not a table
+            if this.quoted and looks_like_file(this.name):
+                self.files.add(this.name)
+                return parts
+        line, col = _position(written or catalog or db or this, self.parsed)
+        ref = TableRef(
+            name=_normalize(this),
+            schema=_normalize(db) if db is not None else None,
+            catalog=_normalize(catalog) if catalog is not None else None,
+            line=line,
+            col=col,
+        )
+        key = (ref.catalog, ref.schema, ref.name)
+        previous = self.found.get(key)
+        if previous is None or _earlier(ref, previous):
+            self.found[key] = ref
+        return parts
 
 
 def _normalize(ident: exp.Identifier) -> str:
