@@ -633,6 +633,16 @@ select count(*) from orders
 -- unresolved: schema unknown: customers
 select * from orders join customers using (id)
 
+-- title: an unknown column is a stated gap
+-- schema: orders(id, amount double)
+-- unresolved: could not be resolved
+select id from orders where status = 'paid'
+
+-- title: an unknown column of a named table is a stated gap
+-- schema: orders(id, amount double)
+-- unresolved: Unknown column: status
+select o.status from orders o
+
 -- title: ambiguous column is a stated gap
 -- schema: orders(id, amount double); customers(id, name varchar)
 -- unresolved: could not be resolved
