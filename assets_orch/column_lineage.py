@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .column_store import AssetColumns, ColumnInfo, LineageStore, _quietly
+from .config import database_name
 from .errors import AssetsError
 from .sql.columns import LINEAGE_VERSION, QueryLineage, SourceColumn, SourceSchema, digest
 
@@ -119,12 +120,20 @@ class ProjectColumns:
 
     def output_names(self, name: str) -> tuple[str, ...] | str:
         """The column names a downstream query sees in ``name``, or why they are unknown."""
+        found = self.output_schema(name)
+        return found if isinstance(found, str) else found.columns
+
+    def output_schema(self, name: str) -> SourceSchema | str:
+        """The columns a downstream query sees in ``name`` (types once built from its
+        current code), or why they are unknown."""
         columns = self.of(name)
         if columns.unresolved is None and columns.named:
-            return columns.names
+            types = tuple(c.type for c in columns.columns)
+            return SourceSchema("asset", name, columns.names, types)
         last = self._last(name)
         if last is not None and last.columns:
-            return tuple(c for c, _ in last.columns)
+            names, types = zip(*last.columns, strict=True)
+            return SourceSchema("asset", name, tuple(names), tuple(types))
         if last is None:
             return f"upstream {name} is not built yet"
         return f"upstream {name}: {columns.unresolved or 'its column names are known once built'}"
@@ -213,14 +222,14 @@ class ProjectColumns:
             return self._file_schema(ref)
         asset = self._asset_for(ref.key)
         if asset is not None:
-            names = self.output_names(asset)
-            if isinstance(names, str):
-                return names
-            return SourceSchema("asset", asset, names)
-        return self._table_schema(ref.key)
+            return self.output_schema(asset)
+        return self._table_schema(ref.key, ref.sql)
 
     def _asset_for(self, key: str) -> str | None:
         parts = key.split(".")
+        own = database_name(self.warehouse.path.name) if self.warehouse is not None else None
+        if len(parts) == 3 and own is not None and parts[0] == own.lower():
+            parts = parts[1:]  # warehouse.main.orders, in warehouse.duckdb
         if len(parts) == 2 and parts[0] == self.schema_name.lower():
             parts = parts[1:]
         if len(parts) != 1 or parts[0] not in self.graph:
@@ -248,30 +257,32 @@ class ProjectColumns:
         columns, error = cached
         if columns is None:
             return f"file {name}: {error or 'columns unknown'}"
-        return SourceSchema("file", name, tuple(c for c, _ in columns))
+        return SourceSchema("file", name, *_split(columns))
 
-    def _table_schema(self, name: str) -> SourceSchema | str:
+    def _table_schema(self, name: str, sql: str) -> SourceSchema | str:
+        """The columns of table ``name`` (as keyed), which DuckDB reads as ``sql``."""
         key = f"table:{name}"
         if self.warehouse is not None and self.tables_readable:
             try:
-                columns = self.warehouse.describe_table(name)
+                columns = self.warehouse.describe_table(sql)
             except AssetsError as e:
                 return f"table {name}: {e.message}"
             cached = self.catalog.source_schema(key)
             if cached is None or cached[0] != list(columns):
                 _quietly(self.catalog.save_source_schema, key, columns, None)
-            return SourceSchema("table", name, tuple(c for c, _ in columns))
+            return SourceSchema("table", name, *_split(columns))
         cached = self.catalog.source_schema(key)
         if cached is None or cached[0] is None:
             return f"table {name}: its columns are unknown while the warehouse is busy"
-        return SourceSchema("table", name, tuple(c for c, _ in cached[0]))
+        return SourceSchema("table", name, *_split(cached[0]))
 
     def _key(self, spec: AssetSpec) -> str:
         """What an asset's lineage depends on: its code, its inputs' schemas, its build."""
         last = self._last(spec.name)
         inputs: list[Any] = []
         for up in spec.upstreams:
-            inputs.append([up, self.output_names(up)])
+            found = self.output_schema(up)
+            inputs.append([up, found if isinstance(found, str) else [found.columns, found.types]])
         for table in spec.external_tables:
             cached = self.catalog.source_schema(f"table:{table}")
             inputs.append([table, cached[0] if cached else None])
@@ -397,6 +408,12 @@ class Impact:
             "depth": self.depth,
             "via": f"{self.via_asset}.{self.via_column}",
         }
+
+
+def _split(columns: Iterable[Any]) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    """Names and types of ``(name, type)`` pairs."""
+    pairs = [tuple(c) for c in columns]
+    return tuple(str(c[0]) for c in pairs), tuple(c[1] for c in pairs)
 
 
 def lineage_rows(columns: Iterable[ColumnInfo]) -> list[tuple[str, str, SourceColumn]]:

@@ -181,6 +181,15 @@ class ProjectConfig(_Strict):
         return value
 
 
+def database_name(warehouse: str) -> str:
+    """The catalog name DuckDB gives a database file: its name up to the first dot.
+
+    >>> database_name("data/warehouse.duckdb"), database_name("my.wh.db")
+    ('warehouse', 'my')
+    """
+    return Path(warehouse).name.split(".")[0]
+
+
 def find_project_root(start: Path | None = None) -> Path:
     """The nearest directory at or above ``start`` that holds ``assets.toml``.
 

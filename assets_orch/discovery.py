@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .check_inputs import check_columns, check_inputs
-from .config import ProjectConfig
+from .config import ProjectConfig, database_name
 from .errors import DiscoveryError, SqlError
 from .header import Header, closest_name, meta_from_values, parse_header
 from .python_assets import load_python_assets
@@ -350,7 +350,7 @@ def _resolve_ref(
 ) -> str | None:
     """Add ``ref`` to ``links`` as an upstream asset or an external table; the asset's
     name when it is one. ``check`` is the label of the check that reads it, if any."""
-    in_project_schema = ref.catalog is None and (
+    in_project_schema = _in_own_catalog(ref, scope.config) and (
         ref.schema is None or ref.schema.lower() == scope.config.schema_name.lower()
     )
     asset_spec = scope.by_key.get(ref.name.lower()) if in_project_schema else None
@@ -428,4 +428,13 @@ def _in_warehouse(ref: TableRef, tables: set[str], config: ProjectConfig) -> boo
     candidates = {ref.qualified.lower()}
     if ref.schema is None and ref.catalog is None:
         candidates.add(f"{config.schema_name.lower()}.{ref.name.lower()}")
+    elif ref.catalog is not None and ref.schema is not None and _in_own_catalog(ref, config):
+        candidates.add(f"{ref.schema}.{ref.name}".lower())
     return bool(candidates & tables)
+
+
+def _in_own_catalog(ref: TableRef, config: ProjectConfig) -> bool:
+    """No catalog, or the warehouse's own (``warehouse.raw.clicks`` in warehouse.duckdb)."""
+    if ref.catalog is None:
+        return True
+    return ref.catalog.lower() == database_name(config.warehouse).lower()

@@ -50,7 +50,8 @@ def parse_header(text: str, *, path: str) -> Header:
     key_lines: dict[str, int] = {}
     yaml_first_line: list[int] = []  # file line of each yaml line
     in_entry = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.removeprefix("\ufeff").splitlines()  # a UTF-8 byte order mark
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             break
         body = _comment_body(line)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli
+from helpers import write_project
 
 from assets_orch.graph import AssetGraph
 from assets_orch.metadata import AssetMeta
@@ -213,3 +214,60 @@ def test_a_partitioned_downstream_stays_fresh_after_an_added_column(shop: Path) 
     # A change that reaches the partitioned asset still makes its partitions stale.
     edit(staging, "lower(trim(status)) as status", "upper(trim(status)) as status")
     assert "revenue_by_day" in stale(cli)
+
+
+# An upstream edit that changes which rows or values a column has must make its readers
+# stale; where one exists, an edit that reaches nothing they read leaves them fresh first.
+ROWS = """
+select * from (values ('a', 'x', 1, 5), ('a', 'y', 2, 7), ('b', 'x', 3, 1), ('b', 'y', 4, 2),
+                      ('c', 'x', 5, 9), ('c', 'y', 6, 4)) as t(sym, ex, ts, qty)
+"""
+DOWNSTREAM_CASES = {
+    "named window": (
+        "select sym, ts, sum(qty) over w as cum_qty from trades\n"
+        "window w as (partition by ex order by ts)\n",
+        "select sym, max(cum_qty) as top from a group by sym\n",
+        ("select sym, ts,", "select sym, ts, qty as unread,"),
+        ("partition by ex", "partition by sym"),
+    ),
+    "offset under a limit": (
+        "select sym, qty from trades order by qty limit 2 offset 1\n",
+        "select sum(qty) as total from a\n",
+        ("select sym, qty", "select sym, qty, ex as unread"),
+        ("offset 1", "offset 3"),
+    ),
+    "except all": (
+        "select ex from trades except select ex from trades where qty > 8\n",
+        "select count(*) as n from a\n",
+        None,
+        ("except select", "except all select"),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("upstream", "reader", "neutral", "change"),
+    DOWNSTREAM_CASES.values(),
+    ids=DOWNSTREAM_CASES.keys(),
+)
+def test_an_edit_that_changes_rows_or_values_makes_the_reader_stale(
+    tmp_path: Path,
+    upstream: str,
+    reader: str,
+    neutral: tuple[str, str] | None,
+    change: tuple[str, str],
+) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {"models/trades.sql": ROWS, "models/a.sql": upstream, "models/b.sql": reader},
+    )
+    cli = Cli(root)
+    cli("materialize")
+    if neutral is not None:
+        edit(root / "models" / "a.sql", *neutral)
+        assert stale(cli) == {"a"}, "a column b does not read was added: b stays fresh"
+        cli("materialize", "--stale")
+    edit(root / "models" / "a.sql", *change)
+    assert stale(cli) == {"a", "b"}
+    result = cli.json("materialize", "--stale")
+    assert {a["name"] for a in result["assets"]} == {"a", "b"}

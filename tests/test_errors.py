@@ -196,6 +196,33 @@ def test_external_warehouse_table_is_a_source(tmp_path: Path) -> None:
     cli("materialize")
 
 
+def test_names_qualified_with_the_warehouses_own_catalog(tmp_path: Path) -> None:
+    """DuckDB names warehouse.duckdb's catalog `warehouse`: `warehouse.raw.clicks` is the
+    external table raw.clicks, `warehouse.main.orders` the asset orders; another
+    catalog is still unknown."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/orders.sql": "select 1 as id",
+            "models/report.sql": (
+                "select c.url, o.id from warehouse.raw.clicks c, Warehouse.main.orders o"
+            ),
+        },
+    )
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("create schema raw; create table raw.clicks as select 'x' as url")
+    con.close()
+    cli = Cli(root)
+    report = {a["name"]: a for a in cli.json("list")}["report"]
+    assert report["sources"] == ["warehouse.raw.clicks"] and report["upstreams"] == ["orders"]
+    cli("materialize")
+    columns = {c["name"]: c for c in cli.json("columns", "report")["columns"]}
+    assert [r["source"] for r in columns["id"]["value"]] == ["orders"]
+    (root / "models" / "report.sql").write_text("select url from lake.raw.clicks")
+    result = cli("status", expect=2)
+    assert "models/report.sql:1:17" in result.output and "'lake.raw.clicks'" in result.output
+
+
 def test_unknown_python_parameter(tmp_path: Path) -> None:
     root = write_project(
         tmp_path / "p",

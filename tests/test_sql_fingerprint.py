@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,10 @@ from sqlglot import tokenize
 from sqlglot.tokens import TokenType
 
 from assets_orch.sql import analyze_sql
+from assets_orch.sql.columns import QueryLineage, SourceSchema, prepare
 from assets_orch.sql.fingerprint import fingerprint_sql
+
+FIXTURES = Path(__file__).parent / "sql_fixtures"
 
 BASE = """
 with paid as (
@@ -131,3 +136,82 @@ def test_random_reformatting_keeps_fingerprint(data: st.DataObject) -> None:
         pieces.append(text)
         pieces.append(data.draw(_SEPARATORS))
     assert fingerprint_sql("".join(pieces)) == fingerprint_sql(BASE)
+
+
+# ---- pairs of queries: tests/sql_fixtures/fingerprints.sql ---------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    title: str
+    schemas: dict[str, SourceSchema]
+    dialect: str
+    changes: frozenset[str]  # "nothing", "code", "rows" and column names
+    first: str
+    second: str
+
+
+def _schemas(text: str) -> dict[str, SourceSchema]:
+    out = {}
+    for item in (i.strip() for i in text.split(";")):
+        name, _, cols = item.partition("(")
+        columns = tuple(c.split()[0] for c in cols.rstrip(")").split(","))
+        out[name.strip().lower()] = SourceSchema("asset", name.strip(), columns)
+    return out
+
+
+def load_pairs(path: Path) -> list[Pair]:
+    pairs = []
+    for block in re.split(r"^-- title:", path.read_text(), flags=re.MULTILINE)[1:]:
+        title, _, body = block.partition("\n")
+        directives: dict[str, str] = {}
+        lines = body.splitlines()
+        while lines and (match := re.match(r"--\s*(schema|dialect|changes):(.*)$", lines[0])):
+            directives[match.group(1)] = match.group(2).strip()
+            lines.pop(0)
+        first, _, second = "\n".join(lines).partition("-- versus:")
+        assert second.strip(), f"case {title!r} has no `-- versus:` query"
+        pairs.append(
+            Pair(
+                title.strip(),
+                _schemas(directives["schema"]) if "schema" in directives else {},
+                directives.get("dialect", "duckdb"),
+                frozenset(c.strip() for c in directives["changes"].split(",")),
+                first.strip(),
+                second.strip(),
+            )
+        )
+    return pairs
+
+
+PAIRS = load_pairs(FIXTURES / "fingerprints.sql")
+PAIR_IDS = [re.sub(r"\W+", "-", p.title).strip("-") for p in PAIRS]
+
+
+def _lineage(sql: str, schemas: dict[str, SourceSchema]) -> QueryLineage:
+    prepared = prepare(sql)
+    lineage = prepared.lineage({r.key: schemas[r.key] for r in prepared.refs})
+    assert lineage.unresolved is None, lineage.unresolved
+    return lineage
+
+
+def test_fingerprint_pairs_have_distinct_titles() -> None:
+    assert len(set(PAIR_IDS)) == len(PAIR_IDS)
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
+def test_fingerprint_pairs(pair: Pair) -> None:
+    """Formatting changes nothing; a change of meaning changes exactly what it decides."""
+    a = analyze_sql(pair.first, path="a.sql", dialect=pair.dialect)
+    b = analyze_sql(pair.second, path="b.sql", dialect=pair.dialect)
+    assert (a.fingerprint != b.fingerprint) == (pair.changes != {"nothing"}), "code"
+    first, second = _lineage(a.sql, pair.schemas), _lineage(b.sql, pair.schemas)
+    assert [c.name.lower() for c in first.columns] == [c.name.lower() for c in second.columns]
+    changed = {
+        c.name.lower()
+        for c, d in zip(first.columns, second.columns, strict=True)
+        if c.fingerprint != d.fingerprint
+    }
+    if first.rows_fingerprint != second.rows_fingerprint:
+        changed.add("rows")
+    assert changed == pair.changes - {"nothing", "code"}

@@ -4,9 +4,12 @@ transpilation from other dialects to DuckDB."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import Cli
+from helpers import write_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -233,6 +236,55 @@ def test_untranslatable_construct_names_file_line_and_construct() -> None:
     assert "Snowflake" in error.message
 
 
+UNTRANSLATABLE = {
+    # sqlglot refuses it: the error points at the function, not at the query's start
+    "format argument": (
+        "SELECT id,\n       TO_VARCHAR(d, 'YYYY-MM') AS ym\nFROM t",
+        (2, 8),
+        "TO_VARCHAR(d, 'YYYY-MM')",
+    ),
+    # sqlglot writes SQL that DuckDB's parser refuses (a comma before CROSS JOIN)
+    "lateral flatten": (
+        "SELECT e.id, f.value AS tag\nFROM events e,\nLATERAL FLATTEN(input => e.tags) f",
+        (3, 9),
+        "FLATTEN(input => e.tags) f",
+    ),
+    "table flatten": (
+        "SELECT f.value FROM events e, TABLE(FLATTEN(e.tags)) f",
+        (1, 31),
+        "TABLE(FLATTEN(e.tags)) f",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "construct"), UNTRANSLATABLE.values(), ids=UNTRANSLATABLE.keys()
+)
+def test_untranslatable_snowflake_is_refused_at_load_at_its_construct(
+    text: str, position: tuple[int, int], construct: str
+) -> None:
+    with pytest.raises(SqlError) as info:
+        analyze_sql(text, path="models/f.sql", dialect="snowflake")
+    error = info.value
+    assert (error.line, error.col) == position
+    assert error.message.startswith(f"cannot translate this Snowflake SQL to DuckDB: {construct}")
+
+
+def test_a_flatten_model_fails_at_load_not_at_materialize(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/events.sql": "select 1 as id, ['a', 'b'] as tags",
+            "models/tags.sql": (
+                "-- dialect: snowflake\n"
+                "SELECT e.id, f.value AS tag FROM events e, LATERAL FLATTEN(input => e.tags) f"
+            ),
+        },
+    )
+    result = Cli(root)("list", expect=2)
+    assert "models/tags.sql:2:" in result.output and "DuckDB cannot parse" in result.output
+
+
 def test_absurdly_deep_nesting_is_a_sql_error_not_a_crash() -> None:
     deep = "select * from " + "(select * from " * 300 + "t" + ")" * 300
     with pytest.raises(SqlError, match="nested too deeply"):
@@ -277,3 +329,20 @@ def test_any_input_gives_an_analysis_or_a_sql_error(start: str, words: list[str]
     finally:
         logger.removeHandler(handler)
     assert not [r for r in records if "Command" in r.getMessage()]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_query(tmp_path: Path) -> None:
+    """Windows editors start UTF-8 files with U+FEFF; it used to be refused as the
+    statement keyword ("found \\ufeffSELECT")."""
+    analysis = analyze_sql("\ufeffselect id from orders", path="x.sql")
+    assert [(t.name, t.line, t.col) for t in analysis.tables] == [("orders", 1, 16)]
+    assert analysis.sql == "select id from orders"
+    root = write_project(
+        tmp_path / "bom",
+        {
+            "models/orders.sql": "select 1 as id\n",
+            "models/bom.sql": "\ufeff-- description: read by a BOM\nselect id from orders\n",
+        },
+    )
+    (bom,) = [a for a in Cli(root).json("list") if a["name"] == "bom"]
+    assert bom["upstreams"] == ["orders"] and bom["description"] == "read by a BOM"

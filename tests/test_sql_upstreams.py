@@ -8,7 +8,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import Cli
+from helpers import write_project
 
+from assets_orch.errors import SqlError
 from assets_orch.sql import TableRef, analyze_sql
 
 FIXTURES = Path(__file__).parent / "sql_fixtures"
@@ -132,3 +135,29 @@ def test_tableref_is_hashable_and_frozen() -> None:
     assert {ref, ref} == {ref}
     with pytest.raises(AttributeError):
         ref.name = "b"  # type: ignore[misc]
+
+
+def test_query_table_is_a_dependency_and_runs_after_its_table(tmp_path: Path) -> None:
+    """`a_reader` sorts first; without its upstream it ran before z_base and failed."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/a_reader.sql": "select * from query_table('z_base')",
+            "models/z_base.sql": "select 1 as id",
+        },
+    )
+    cli = Cli(root)
+    reader = {a["name"]: a for a in cli.json("list")}["a_reader"]
+    assert reader["upstreams"] == ["z_base"]
+    result = cli.json("materialize")
+    assert [(a["name"], a["status"]) for a in result["assets"]] == [
+        ("z_base", "success"),
+        ("a_reader", "success"),
+    ]
+
+
+def test_a_query_string_that_is_not_a_query_names_its_place() -> None:
+    with pytest.raises(SqlError) as info:
+        analyze_sql("select *\nfrom query('drop table orders')", path="x.sql")
+    assert (info.value.line, info.value.col) == (2, 6)
+    assert "the string of query(...) is not a query" in info.value.message

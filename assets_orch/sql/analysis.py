@@ -14,10 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assets_orch.errors import SqlError
-
 if TYPE_CHECKING:
-    from assets_orch.sql.parse import ParsedQuery
+    pass
 
 __all__ = ["SqlAnalysis", "TableRef", "analyze_sql"]
 
@@ -70,17 +68,20 @@ def analyze_sql(text: str, *, path: str, dialect: str = "duckdb") -> SqlAnalysis
     (['orders'], ('data/x.csv',))
     """
     from assets_orch.sql.fingerprint import fingerprint_expression
-    from assets_orch.sql.parse import parse_query, too_deep_error
+    from assets_orch.sql.parse import parse_query, quiet_sqlglot, too_deep_error
+    from assets_orch.sql.translate import to_duckdb
     from assets_orch.sql.upstreams import find_upstreams
 
     parsed = parse_query(text, path=path, dialect=dialect)
-    tables, files = find_upstreams(parsed)
+    tables, files = find_upstreams(parsed, path=path)
+    columns = output_names(parsed.expression)  # before the tree is canonicalized
     try:
-        sql = parsed.query_text if parsed.is_duckdb else _to_duckdb(parsed, path)
-        fingerprint = fingerprint_expression(parsed.expression)
+        with quiet_sqlglot():
+            sql = parsed.query_text if parsed.is_duckdb else to_duckdb(parsed, path)
+            # Last use of the parsed tree: canonicalized in place, not copied.
+            fingerprint = fingerprint_expression(parsed.expression, copy=False)
     except RecursionError as e:
         raise too_deep_error(path, parsed.start) from e
-    columns = output_names(parsed.expression)
     return SqlAnalysis(
         tables=tables, files=files, fingerprint=fingerprint, sql=sql, columns=columns
     )
@@ -119,31 +120,3 @@ def output_names(expression: object) -> tuple[str, ...] | None:
             return None
         names.append(name.lower())
     return tuple(names)
-
-
-def _to_duckdb(parsed: ParsedQuery, path: str) -> str:
-    from sqlglot.errors import ErrorLevel, UnsupportedError
-
-    try:
-        return parsed.expression.sql(
-            dialect="duckdb", unsupported_level=ErrorLevel.RAISE, pretty=True, comments=False
-        )
-    except UnsupportedError as e:
-        line, col = _locate(str(e), parsed)
-        raise SqlError(
-            f"cannot translate this {type(parsed.dialect).__name__} SQL to DuckDB: {e}",
-            path=path,
-            line=line,
-            col=col,
-            hint="rewrite that construct with functions DuckDB supports, "
-            "or write the file in the duckdb dialect",
-        ) from e
-
-
-def _locate(message: str, parsed: ParsedQuery) -> tuple[int, int]:
-    """Position of the first token the error names in capitals (``SOUNDEX is not ...``)."""
-    words = {w.strip("'\"(),.:").upper() for w in message.split() if w.isupper() and len(w) > 2}
-    for token in parsed.tokens:
-        if token.text.upper() in words:
-            return parsed.positions.at(token.start)
-    return parsed.start

@@ -45,6 +45,7 @@ class Col:
     name: str
     deps: Deps
     named: bool = True  # the name was written (alias, column, star), not generated
+    type: str | None = None  # DuckDB's type, known for a source's column passed through
 
 
 @dataclass
@@ -77,6 +78,8 @@ class Env:
         self.parent = parent
         self.sources: dict[str, Source] = {}
         self.projections: dict[str, Deps] = {}  # output aliases (ORDER BY may name them)
+        self.windows: dict[str, exp.Window] = {}  # the SELECT's WINDOW clause, by name
+        self.positions: list[Col] | None = None  # the columns #1, #2, ... name
 
     def find(self, alias: str) -> Source | None:
         env: Env | None = self
@@ -103,10 +106,19 @@ def structure(node: exp.Expr) -> str:
     return node.sql(dialect="duckdb", normalize=True, comments=False)
 
 
+# Meta keys: an output name as the query writes it (qualify lower-cases names, DuckDB
+# keeps them as written), on an Alias; a column list as written, on what it renames.
+WRITTEN = "assets_orch.written"
+WRITTEN_COLUMNS = "assets_orch.written_columns"
+
+
 def alias_columns(alias: exp.Expr | None) -> list[str]:
-    if isinstance(alias, exp.TableAlias):
-        return [c.name for c in alias.columns]
-    return []
+    """The column list of a FROM item or CTE (``t(a, b)``), as written."""
+    if not isinstance(alias, exp.TableAlias):
+        return []
+    written = alias.parent.meta.get(WRITTEN_COLUMNS) if alias.parent is not None else None
+    # qualify moves a derived table's or CTE's list into its projections: still renames
+    return list(written) if written else [c.name for c in alias.columns]
 
 
 def renamed(result: Result, alias: exp.Expr | None) -> Result:
@@ -114,7 +126,7 @@ def renamed(result: Result, alias: exp.Expr | None) -> Result:
     if not names:
         return result
     cols = [
-        Col(names[i] if i < len(names) else c.name, c.deps, c.named or i < len(names))
+        Col(names[i] if i < len(names) else c.name, c.deps, c.named or i < len(names), c.type)
         for i, c in enumerate(result.cols)
     ]
     return Result(cols, result.rows, result.rows_fp, result.rows_volatile)

@@ -44,10 +44,6 @@ def from_item(walker: Walker, item: exp.Expr, env: Env, ctes: dict[str, Result])
     alias = item.alias_or_name
     if isinstance(item, exp.Table):
         source = _table(walker, item, env, ctes)
-        pivots = item.args.get("pivots") or []
-        for pivot in pivots:
-            source = _pivot(walker, pivot, source, alias, env, ctes)
-            alias = pivot.alias or alias
     elif isinstance(item, exp.Subquery):
         result = renamed(walker.query(item.this, ctes, env), item.args.get("alias"))
         result = walker.limited(item, result, ctes, env) if item.this is not item else result
@@ -66,6 +62,9 @@ def from_item(walker: Walker, item: exp.Expr, env: Env, ctes: dict[str, Result])
         source = Source(f"values:{result.rows_fp}", result)
     else:
         raise Unresolved(f"FROM item {item.sql(dialect='duckdb')[:60]} is not supported")
+    for pivot in item.args.get("pivots") or []:
+        source = _pivot(walker, pivot, source, alias, env, ctes)
+        alias = pivot.alias or alias
     env.sources[alias.lower()] = source
     return source
 
@@ -88,7 +87,7 @@ def _table(walker: Walker, item: exp.Table, env: Env, ctes: dict[str, Result]) -
         names = alias_columns(item.args.get("alias"))
         if not names:
             raise Unresolved(f"table function {this.sql(dialect='duckdb')[:60]} has no column list")
-        cols = [Col(n, Deps(fp=digest(fp, n))) for n in names]
+        cols = [Col(n, Deps(fp=digest(fp, n.lower()))) for n in names]
         return Source(f"function:{fp}", Result(cols, rows_fp=fp))
     raise Unresolved(f"FROM item {item.sql(dialect='duckdb')[:60]} is not supported")
 
@@ -100,7 +99,7 @@ def _real(walker: Walker, schema: SourceSchema, item: exp.Table) -> Source:
         ref = walker.ref(schema.kind, schema.name, column)
         name = renamed[i] if i < len(renamed) else column
         fp = digest("src", schema.kind, schema.name, column.lower())
-        cols.append(Col(name, Deps(frozenset({ref}), EMPTY, fp)))
+        cols.append(Col(name, Deps(frozenset({ref}), EMPTY, fp), type=schema.type_of(i)))
     rows_fp = digest("source", schema.kind, schema.name)
     return Source(rows_fp, Result(cols, rows_fp=rows_fp))
 
@@ -114,7 +113,7 @@ def _unnest(walker: Walker, item: exp.Unnest, env: Env, ctes: dict[str, Result])
         raise Unresolved("UNNEST with a column list of another length")
     fp = digest("unnest", *(d.fp for d in args))
     cols = [
-        Col(n, Deps(d.value, d.filter, digest(fp, n), d.volatile))
+        Col(n, Deps(d.value, d.filter, digest(fp, n.lower()), d.volatile))
         for n, d in zip(names, args, strict=True)
     ]
     return Source(f"unnest:{fp}", Result(cols, rows_fp=fp))
@@ -123,35 +122,85 @@ def _unnest(walker: Walker, item: exp.Unnest, env: Env, ctes: dict[str, Result])
 def _pivot(
     walker: Walker, pivot: exp.Pivot, source: Source, alias: str, env: Env, ctes: dict[str, Result]
 ) -> Source:
-    """``FROM t PIVOT (agg(x) FOR k IN (...))``: the other columns group the rows."""
+    """``FROM t PIVOT (agg(x) FOR k IN (...))``: the other columns group the rows; each
+    pivoted column is one aggregate's value, filtered by the FOR columns."""
     if pivot.unpivot:
-        raise Unresolved("UNPIVOT is not supported for column lineage")
+        return _unpivot(walker, pivot, source, alias, env, ctes)
     inner = source.result
     outputs = pivot.output_columns([c.name for c in inner.cols])
     if not outputs:
         raise Unresolved("PIVOT without an IN list: its columns depend on the data")
-    scope = Env(env)
-    scope.sources["__pivot_input"] = source
-    scope.sources[alias.lower()] = source
+    scope = _pivot_scope(source, alias, env)
     fields = [_qualified(f, "__pivot_input") for f in pivot.fields]
     keys = union(walker.expr(f.this if isinstance(f, exp.In) else f, scope, ctes) for f in fields)
-    aggs = [_qualified(a, "__pivot_input") for a in pivot.expressions]
-    values = union(
-        walker.expr(a.this if isinstance(a, exp.Alias) else a, scope, ctes) for a in aggs
-    )
+    aggs = [
+        walker.expr(a.this if isinstance(a, exp.Alias) else a, scope, ctes)
+        for a in (_qualified(a, "__pivot_input") for a in pivot.expressions)
+    ]
     fp = digest("pivot", structure(pivot))
     out: list[Col] = []
     group: list[Deps] = []
     for name, pre in outputs.items():
         kept = inner.by_name.get(pre.lower())
         if kept is not None:
-            out.append(Col(name, kept.deps))
+            out.append(Col(name, kept.deps, kept.named, kept.type))
             group.append(kept.deps)
-        else:
-            deps = Deps(values.value, values.filter | keys.all, digest(fp, pre), values.volatile)
+        else:  # IN values in order, each with every aggregate in order (jan_s, jan_n, ...)
+            agg = aggs[(len(out) - len(group)) % len(aggs)]
+            deps = Deps(agg.value, agg.filter | keys.all, digest(fp, pre), agg.volatile)
             out.append(Col(name, deps))
     rows = inner.rows | union(group).all
     return Source(f"pivot:{fp}", Result(out, frozenset(rows), digest(fp, inner.rows_fp)))
+
+
+def _unpivot(
+    walker: Walker, pivot: exp.Pivot, source: Source, alias: str, env: Env, ctes: dict[str, Result]
+) -> Source:
+    """``FROM t UNPIVOT (v FOR n IN (a, b))``: one row per column and input row; ``v``
+    holds their values, ``n`` their names; rows whose value is NULL are left out unless
+    ``INCLUDE NULLS``. The other columns pass through."""
+    inner = source.result
+    outputs = pivot.output_columns([c.name for c in inner.cols])
+    values = [
+        ident
+        for e in pivot.expressions
+        for ident in (e.expressions if isinstance(e, exp.Tuple) else [e])
+        if isinstance(ident, exp.Identifier)
+    ]
+    (field,) = pivot.fields if len(pivot.fields) == 1 else (None,)
+    if not outputs or not isinstance(field, exp.In) or field.find(exp.Columns):
+        raise Unresolved(f"{pivot.sql(dialect='duckdb')[:80]} is not supported for lineage")
+    scope = _pivot_scope(source, alias, env)
+    per_value: list[list[Deps]] = [[] for _ in values]
+    for entry in field.expressions:
+        target = entry.this if isinstance(entry, exp.PivotAlias) else entry
+        parts = target.expressions if isinstance(target, exp.Tuple) else [target]
+        if len(parts) != len(values):
+            raise Unresolved("UNPIVOT with IN entries of another width than its values")
+        for i, part in enumerate(parts):
+            per_value[i].append(walker.expr(_qualified(part, "__pivot_input"), scope, ctes))
+    read = union(d for ds in per_value for d in ds)
+    fp = digest("unpivot", structure(pivot))
+    names = {v.name.lower(): union(per_value[i]) for i, v in enumerate(values)}
+    out: list[Col] = []
+    for name, pre in outputs.items():
+        kept = inner.by_name.get(pre.lower())
+        if pre.lower() in names:
+            d = names[pre.lower()]
+            out.append(Col(name, Deps(d.value, d.filter, digest(fp, pre), d.volatile)))
+        elif kept is not None:
+            out.append(Col(name, kept.deps, kept.named, kept.type))
+        else:  # the name column: the unpivoted columns' names
+            out.append(Col(name, Deps(fp=digest(fp, pre))))
+    rows = inner.rows if pivot.args.get("include_nulls") else inner.rows | read.all
+    return Source(f"unpivot:{fp}", Result(out, frozenset(rows), digest(fp, inner.rows_fp)))
+
+
+def _pivot_scope(source: Source, alias: str, env: Env) -> Env:
+    scope = Env(env)
+    scope.sources["__pivot_input"] = source
+    scope.sources[alias.lower()] = source
+    return scope
 
 
 def _qualified(node: exp.Expr, alias: str) -> exp.Expr:

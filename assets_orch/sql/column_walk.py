@@ -19,7 +19,8 @@ Value and filter, per output column:
   ``LIMIT``/``OFFSET``, the comparison columns of ``UNION``/``INTERSECT``/``EXCEPT``,
   subqueries in those clauses, and the rows of every source (a CTE's own ``WHERE``).
   Per column also: an aggregate's ``FILTER (WHERE ...)``, a window's ``PARTITION BY``
-  and (for non-ranking functions) ``ORDER BY``, and a scalar subquery's row filters.
+  and (for non-ranking functions) ``ORDER BY``, inline or from the ``WINDOW`` clause,
+  and a scalar subquery's row filters.
 
 Fingerprints are structural hashes of the expressions, with each column reference
 replaced by the fingerprint of what it resolves to, so they do not depend on aliases
@@ -45,6 +46,17 @@ from assets_orch.sql.column_scope import (
     renamed,
     structure,
     union,
+)
+from assets_orch.sql.column_select import (
+    is_all,
+    limits,
+    one_column,
+    output_name,
+    positional,
+    positions,
+    samples,
+    source_col,
+    window_definition,
 )
 from assets_orch.sql.column_sources import from_item, using_column
 
@@ -104,6 +116,10 @@ class Walker:
             return self._set_operation(node, ctes, outer)
         if isinstance(node, exp.Values):
             return self.values(node)
+        if isinstance(node, exp.Pivot) and not node.unpivot:  # the rewrite left it
+            raise Unresolved("PIVOT without an IN list: its columns depend on the data")
+        if isinstance(node, exp.Table):  # FROM (SHOW TABLES), as sqlglot reads it
+            raise Unresolved("FROM (SHOW ...) reads the catalog: not supported for column lineage")
         raise Unresolved(f"{node.key.upper()} is not supported for column lineage")
 
     def _ctes(
@@ -151,7 +167,8 @@ class Walker:
         left = self.query(node.left, ctes, outer)
         right = self.query(node.right, ctes, outer)
         kind = node.key
-        distinct = bool(node.args.get("distinct")) or not isinstance(node, exp.Union)
+        distinct = bool(node.args.get("distinct"))  # UNION / EXCEPT / INTERSECT without ALL
+        compared_rows = distinct or not isinstance(node, exp.Union)
         if node.args.get("by_name"):
             names = [c.name for c in left.cols]
             names += [c.name for c in right.cols if c.name.lower() not in left.by_name]
@@ -177,14 +194,14 @@ class Walker:
             cols.append(
                 Col(name, Deps(value, filt, fp, ldeps.volatile or rdeps.volatile), _named(lcol))
             )
-        rows = left.rows | right.rows | (frozenset(compared) if distinct else EMPTY)
+        rows = left.rows | right.rows | (frozenset(compared) if compared_rows else EMPTY)
         rows_fp = digest(
             kind,
             str(distinct),
             str(bool(node.args.get("by_name"))),
             left.rows_fp,
             right.rows_fp,
-            *([c.deps.fp for c in cols] if distinct else []),
+            *([c.deps.fp for c in cols] if compared_rows else []),
         )
         result = Result(cols, rows, rows_fp, left.rows_volatile or right.rows_volatile)
         return self.limited(node, result, ctes, outer)
@@ -192,20 +209,37 @@ class Walker:
     def limited(
         self, node: exp.Expr, result: Result, ctes: dict[str, Result], outer: Env | None
     ) -> Result:
-        """Apply a set operation's or parenthesized query's own ORDER BY / LIMIT."""
-        limit = node.args.get("limit") or node.args.get("offset")
-        if not limit:
+        """Apply a set operation's or parenthesized query's own ORDER BY / LIMIT / OFFSET."""
+        if not limits(node):
             return result
         env = Env(outer)
         env.projections = {c.name.lower(): c.deps for c in result.cols}
         order = node.args.get("order")
-        deps = [self.expr(order, env, ctes)] if order else []
+        deps = self._order(order, env, ctes, result.cols) if order is not None else Deps()
         return Result(
             result.cols,
-            result.rows | union(deps).all,
-            digest("limit", result.rows_fp, structure(limit), *(d.fp for d in deps)),
-            result.rows_volatile or not order,
+            result.rows | deps.all,
+            digest("limit", result.rows_fp, limits(node), deps.fp),
+            result.rows_volatile or order is None,
         )
+
+    def _order(self, order: exp.Expr, env: Env, ctes: dict[str, Result], cols: list[Col]) -> Deps:
+        """What an ORDER BY reads; ``ORDER BY ALL`` orders by every output column."""
+        if not any(is_all(o) for o in order.expressions):
+            return self.expr(order, env, ctes)
+        parts = []
+        deps = []
+        for ordered in order.expressions:
+            if is_all(ordered):
+                d = union(c.deps for c in cols)
+                d = Deps(d.value, d.filter, digest("all", *(c.deps.fp for c in cols)), d.volatile)
+            else:
+                d = self.expr(ordered.this, env, ctes)
+            flags = (ordered.args.get(k) for k in ("desc", "nulls_first"))
+            parts.append(digest(d.fp, *map(repr, flags)))
+            deps.append(d)
+        merged = union(deps)
+        return Deps(merged.value, merged.filter, digest("order", *parts), merged.volatile)
 
     # ---- SELECT -----------------------------------------------------------------------
 
@@ -237,18 +271,26 @@ class Walker:
                 f"join:{kind}:{source.identity}:{self._fp(on, env, ctes)}:"
                 + ",".join(d.fp for d in using)
             )
+        env.windows = {w.name.lower(): w for w in node.args.get("windows") or []}
         cols: list[Col] = []
         aggregate = False
+        env.positions = positions(env)
         for projection in node.selects:
             if isinstance(projection, exp.Star) or (
                 isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
             ):
                 raise Unresolved("a * could not be expanded (a source's columns are unknown)")
             inner = projection.this if isinstance(projection, exp.Alias) else projection
-            deps = self.expr(inner, env, ctes)
-            aggregate = aggregate or _has_aggregate(inner)
-            cols.append(Col(projection.alias_or_name, deps, _is_named(projection)))
-            env.projections.setdefault(projection.alias_or_name.lower(), deps)
+            passed = source_col(inner, env)
+            if passed is not None:  # a source's column as it is (stars expand to these)
+                deps = passed.deps
+            else:
+                one_column(inner, env)
+                deps = self.expr(inner, env, ctes)
+                aggregate = aggregate or _has_aggregate(inner)
+            name, named = output_name(projection, inner, env, passed)
+            cols.append(Col(name, deps, named, passed.type if passed is not None else None))
+            env.projections.setdefault(name.lower(), deps)
         for key in ("where", "having", "qualify"):
             clause = node.args.get(key)
             if clause is not None:
@@ -281,17 +323,18 @@ class Walker:
                 deps = union(c.deps for c in cols)
                 parts.append("distinct:" + ",".join(c.deps.fp for c in cols))
             rows |= deps.all
-        limit = node.args.get("limit") or node.args.get("offset")
-        if limit is not None or distinct_on:
-            # ORDER BY decides which rows are kept under LIMIT or DISTINCT ON.
+        cut = limits(node)
+        if cut or distinct_on:
+            # ORDER BY decides which rows are kept under LIMIT/OFFSET or DISTINCT ON.
             order = node.args.get("order")
-            deps = self.expr(order, env, ctes) if order is not None else Deps()
+            deps = self._order(order, env, ctes, cols) if order is not None else Deps()
             rows |= deps.all
             volatile = volatile or order is None
-            limit_text = structure(limit) if limit is not None else ""
-            parts.append(f"limit:{limit_text}:{deps.fp}")
-        if node.find(exp.TableSample) is not None:
-            volatile = True
+            parts.append(f"limit:{cut}:{deps.fp}")
+        sample = samples(node)
+        if sample:
+            volatile = True  # a sample is random, even with a seed (it depends on threads)
+            parts.append(f"sample:{sample}")
         return Result(cols, frozenset(rows), digest("select", *parts), volatile)
 
     # ---- expressions ------------------------------------------------------------------
@@ -322,8 +365,10 @@ class Walker:
                 agg.volatile or where.volatile,
             )
         if isinstance(node, exp.Exists):
+            # Whether a row exists depends on what decides the subquery's rows (its WHERE,
+            # joins, grouping, set operations), never on the columns it selects.
             sub = self.query(node.this, ctes, env)
-            return Deps(EMPTY, _all_of(sub), digest("exists", _fp_of(sub)), sub.rows_volatile)
+            return Deps(EMPTY, sub.rows, digest("exists", sub.rows_fp), sub.rows_volatile)
         if isinstance(node, exp.Subquery) or isinstance(node, exp.Query):
             sub = self.query(node, ctes, env)
             value = frozenset().union(*(c.deps.value for c in sub.cols))
@@ -338,6 +383,8 @@ class Walker:
             )
         if isinstance(node, exp.Columns):
             raise Unresolved("COLUMNS(...) could not be expanded")
+        if isinstance(node, exp.PositionalColumn):
+            return positional(node, env).deps
         children = [(k, v) for k, v in node.args.items() if v is not None]
         parts = [node.key]
         deps: list[Deps] = []
@@ -388,21 +435,17 @@ class Walker:
         self, node: exp.Window, env: Env, ctes: dict[str, Result], lambdas: frozenset[str]
     ) -> Deps:
         func = self._walk(node.this, env, ctes, lambdas)
-        partition = union(
-            self._walk(p, env, ctes, lambdas) for p in node.args.get("partition_by") or []
-        )
-        order_node = node.args.get("order")
+        partition_by, order_node, spec = window_definition(node, env)
+        partitions = [self._walk(p, env, ctes, lambdas) for p in partition_by]
+        partition = union(partitions)
         order = self._walk(order_node, env, ctes, lambdas) if order_node is not None else Deps()
         ranking = isinstance(node.this, RANKING)
         value = func.value | (order.value if ranking else EMPTY)
         filt = func.filter | partition.all | (order.filter if ranking else order.all)
-        spec = node.args.get("spec")
         fp = digest(
             "window",
             func.fp,
-            ",".join(
-                self._walk(p, env, ctes, lambdas).fp for p in node.args.get("partition_by") or []
-            ),
+            ",".join(p.fp for p in partitions),
             order.fp,
             structure(spec) if spec is not None else "",
         )
@@ -415,15 +458,6 @@ class Walker:
 
 def _named(col: Col | None) -> bool:
     return col.named if col is not None else True
-
-
-def _is_named(projection: exp.Expr) -> bool:
-    if isinstance(projection, exp.Alias):
-        # qualify aliases unnamed expressions as _col_N; DuckDB names them otherwise.
-        return not (
-            projection.alias.startswith("_col_") and not isinstance(projection.this, exp.Column)
-        )
-    return isinstance(projection, exp.Column)
 
 
 def _has_aggregate(node: exp.Expr) -> bool:
@@ -440,10 +474,6 @@ def _inside(node: exp.Expr, kind: type[exp.Expr], stop: exp.Expr) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def _all_of(result: Result) -> frozenset[SourceColumn]:
-    return result.rows.union(*(c.deps.all for c in result.cols))
 
 
 def _fp_of(result: Result) -> str:

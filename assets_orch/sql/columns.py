@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from assets_orch.sql.column_prepare import Prepared
 
 # Bump when lineage or column fingerprints change meaning, so stored ones are recomputed.
-LINEAGE_VERSION = "assets_orch.sql.columns/1"
+LINEAGE_VERSION = "assets_orch.sql.columns/9"
 
 
 def digest(*parts: str) -> str:
@@ -68,11 +68,16 @@ class SourceColumn:
 
 @dataclass(frozen=True)
 class SourceSchema:
-    """What the query reads under one name: an asset, a table or a file, and its columns."""
+    """What the query reads under one name: an asset, a table or a file, and its columns
+    (with their DuckDB types, in the same order, when they are known)."""
 
     kind: str
     name: str
     columns: tuple[str, ...]
+    types: tuple[str | None, ...] = ()
+
+    def type_of(self, index: int) -> str | None:
+        return self.types[index] if index < len(self.types) else None
 
 
 @dataclass(frozen=True)
@@ -81,12 +86,24 @@ class SourceRef:
 
     ``key`` is the lower-cased qualified table name as written (``stg.orders``) or, for a
     file, the DuckDB text of the FROM item without its alias (``read_csv('data/x.csv')``),
-    which is what ``DESCRIBE SELECT * FROM <key>`` needs. ``paths`` are a file's paths.
+    which is what ``DESCRIBE SELECT * FROM <key>`` needs. ``paths`` are a file's paths,
+    ``parts`` a table's name parts (``catalog``, ``schema``, ``name``, as present).
+
+    >>> SourceRef("table", "finance dept.gl entries", parts=("Finance Dept", "GL Entries")).sql
+    '"Finance Dept"."GL Entries"'
     """
 
     kind: str  # "table" or "file"
     key: str
     paths: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+
+    @property
+    def sql(self) -> str:
+        """How DuckDB reads it: a table's parts quoted (``"order-items"``), or the key."""
+        if self.kind != "table" or not self.parts:
+            return self.key
+        return ".".join('"' + p.replace('"', '""') + '"' for p in self.parts)
 
 
 @dataclass(frozen=True)

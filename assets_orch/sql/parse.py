@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +34,8 @@ QUERY_HINT = (
     "the tool creates and replaces the table itself"
 )
 
-# Tokens a query can start with. Anything else is refused before parsing, which also keeps
-# sqlglot from logging its "falling back to parsing as a Command" warning.
+# Tokens a query can start with. Anything else is refused before parsing (sqlglot would
+# parse it as a Command).
 _QUERY_START = frozenset(
     {
         TokenType.SELECT,
@@ -138,6 +139,7 @@ def parse_query(text: str, *, path: str, dialect: str = "duckdb") -> ParsedQuery
     'SELECT * FROM orders'
     """
     sqlglot_dialect = get_dialect(dialect, path=path)
+    text = text.removeprefix(BOM)  # editors on Windows start UTF-8 files with one
     positions = Positions(text)
     tokens = _tokenize(text, sqlglot_dialect, path)
     statements = _split_statements(tokens)
@@ -171,6 +173,7 @@ def parse_query(text: str, *, path: str, dialect: str = "duckdb") -> ParsedQuery
 
 
 MAX_NESTING = 256  # parentheses; real queries stay far below
+BOM = "\ufeff"  # a UTF-8 byte order mark, read as the first character of the text
 
 
 def too_deep_error(path: str, start: tuple[int, int]) -> SqlError:
@@ -231,7 +234,7 @@ def _parse(
     if _nesting(statement) > MAX_NESTING:
         raise too_deep_error(path, positions.at(statement[0].start))
     try:
-        with _quiet_command_fallback():
+        with quiet_sqlglot():
             expressions = dialect.parser().parse(statement, text)
     except ParseError as e:
         raise _parse_error(e, statement, text, positions, path) from e
@@ -253,23 +256,32 @@ def _parse(
     return expressions[0]
 
 
-class _DropCommandFallback(logging.Filter):
+class _QuietSqlglot(logging.Filter):
+    """Drops sqlglot's log records emitted by a thread inside :func:`quiet_sqlglot`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+        return not getattr(self.local, "depth", 0)
 
 
-_SQLGLOT_LOGGER = logging.getLogger("sqlglot")
-_FALLBACK_FILTER = _DropCommandFallback()
+_QUIET = _QuietSqlglot()
+logging.getLogger("sqlglot").addFilter(_QUIET)
 
 
 @contextmanager
-def _quiet_command_fallback() -> Iterator[None]:
-    """Silence sqlglot's warning when it parses odd SQL as a Command: we refuse it anyway."""
-    _SQLGLOT_LOGGER.addFilter(_FALLBACK_FILTER)
+def quiet_sqlglot() -> Iterator[None]:
+    """Silence sqlglot's logger (it warns on stderr: "Cannot traverse scope ...", the
+    fallback to a Command) while this thread analyzes SQL: library code never prints,
+    and what matters is reported as an error or a stated lineage gap."""
+    local = _QUIET.local
+    local.depth = getattr(local, "depth", 0) + 1
     try:
         yield
     finally:
-        _SQLGLOT_LOGGER.removeFilter(_FALLBACK_FILTER)
+        local.depth -= 1
 
 
 def _parse_error(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from assets_orch.errors import SqlError
 from assets_orch.sql.analysis import TableRef
 
 if TYPE_CHECKING:
@@ -82,30 +83,45 @@ def looks_like_file(name: str) -> bool:
     )
 
 
-def find_upstreams(parsed: ParsedQuery) -> tuple[tuple[TableRef, ...], tuple[str, ...]]:
-    """The real tables (sorted by qualified name, distinct) and file sources (sorted) read."""
-    found: dict[tuple[str | None, str | None, str], TableRef] = {}
-    files: set[str] = set()
-    stack: list[tuple[exp.Expr, frozenset[str]]] = [(parsed.expression, frozenset())]
+def find_upstreams(
+    parsed: ParsedQuery, *, path: str | None = None
+) -> tuple[tuple[TableRef, ...], tuple[str, ...]]:
+    """The real tables (sorted by qualified name, distinct) and file sources (sorted) read.
+
+    Raises SqlError (about ``path``) when the string of a ``query('...')`` is not a query.
+    """
+    reads = _Reads(parsed, path)
+    # (node, visible CTE names, the node standing for it in the file: the string literal
+    # of query('...') for what that string reads)
+    stack: list[tuple[exp.Expr, frozenset[str], exp.Expr | None]] = [
+        (parsed.expression, frozenset(), None)
+    ]
     while stack:
-        node, ctes = stack.pop()
+        node, ctes, written = stack.pop()
         with_ = node.args.get("with_")
         if isinstance(with_, exp.With):
-            ctes = _push_ctes(with_, ctes, stack)
+            queued: list[tuple[exp.Expr, frozenset[str]]] = []
+            ctes = _push_ctes(with_, ctes, queued)
+            stack += [(n, c, written) for n, c in queued]
+        skip: tuple[exp.Expr, ...] = ()
         if isinstance(node, exp.Table):
-            skip = _visit_table(node, ctes, parsed, found, files)
-        else:
-            skip = ()
+            inner = reads.run_by(node)
+            if inner is not None:
+                stack.append((inner[0], ctes, written or inner[1]))
+            skip = reads.visit(node, ctes, written)
         for child in node.iter_expressions():
             if child is not with_ and not any(child is s for s in skip):
-                stack.append((child, ctes))
-    tables = sorted(found.values(), key=lambda t: (t.qualified, t.catalog or "", t.schema or ""))
-    return tuple(tables), tuple(sorted(files))
+                stack.append((child, ctes, written))
+    tables = sorted(
+        reads.found.values(), key=lambda t: (t.qualified, t.catalog or "", t.schema or "")
+    )
+    return tuple(tables), tuple(sorted(reads.files))
 
 
 def table_nodes(expression: exp.Expr) -> list[tuple[exp.Table, bool]]:
     """Every FROM item of ``expression`` that is a table, a table function or a quoted file,
-    with whether it names a visible CTE (same scope rules as :func:`find_upstreams`)."""
+    with whether it names a visible CTE (same scope rules as :func:`find_upstreams`).
+    ``FROM (SHOW TABLES)`` reads no table and is left out."""
     out: list[tuple[exp.Table, bool]] = []
     stack: list[tuple[exp.Expr, frozenset[str]]] = [(expression, frozenset())]
     while stack:
@@ -113,7 +129,7 @@ def table_nodes(expression: exp.Expr) -> list[tuple[exp.Table, bool]]:
         with_ = node.args.get("with_")
         if isinstance(with_, exp.With):
             ctes = _push_ctes(with_, ctes, stack)
-        if isinstance(node, exp.Table):
+        if isinstance(node, exp.Table) and show_target(node) is None:
             this = node.this
             is_cte = (
                 isinstance(this, exp.Identifier)
@@ -126,6 +142,71 @@ def table_nodes(expression: exp.Expr) -> list[tuple[exp.Table, bool]]:
             if child is not with_:
                 stack.append((child, ctes))
     return out
+
+
+def table_function_query(table: exp.Table) -> exp.Query | None:
+    """The query DuckDB runs for ``FROM query('select ...')`` or ``FROM query_table('t')``
+    (a list of names: their ``UNION ALL``, ``BY NAME`` when the second argument is true);
+    None for any other FROM item. Raises ValueError when the string is not a query.
+
+    >>> import sqlglot
+    >>> item = sqlglot.parse_one("select * from query_table(['a', 's.b'], true)").find(exp.Table)
+    >>> table_function_query(item).sql()
+    'SELECT * FROM a UNION ALL BY NAME SELECT * FROM s.b'
+    """
+    func = table.this
+    if not isinstance(func, exp.Anonymous):
+        return None
+    name = str(func.name).lower()
+    args = func.expressions
+    if name == "query" and args and _string(args[0]) is not None:
+        import sqlglot
+        from sqlglot.errors import SqlglotError
+
+        try:
+            inner = sqlglot.parse_one(_string(args[0]) or "", read="duckdb")
+        except SqlglotError as e:
+            errors = getattr(e, "errors", None) or [{}]
+            why = errors[0].get("description") or str(e).splitlines()[0]
+            raise ValueError(f"the string of query(...) is not valid SQL: {why}") from e
+        if not isinstance(inner, exp.Query):
+            raise ValueError("the string of query(...) is not a query")
+        return inner
+    if name == "query_table" and args:
+        first = args[0]
+        items = first.expressions if isinstance(first, exp.Array) else [first]
+        names = [_string(i) for i in items]
+        if not names or any(n is None for n in names):
+            return None
+        selects = [exp.select("*").from_(exp.to_table(n or "", dialect="duckdb")) for n in names]
+        by_name = len(args) > 1 and isinstance(args[1], exp.Boolean) and args[1].this is True
+        query: exp.Query = selects[0]
+        for select in selects[1:]:
+            query = exp.Union(this=query, expression=select, distinct=False, by_name=by_name)
+        return query
+    return None
+
+
+# What ``SHOW x`` lists rather than describes (``FROM (SHOW TABLES)``).
+_SHOW_LISTS = frozenset({"tables", "databases", "schemas", "functions", "variables"})
+
+
+def show_target(table: exp.Table) -> str | None:
+    """sqlglot reads DuckDB's ``FROM (SHOW TABLES)`` as a table ``show`` aliased ``tables``:
+    for such an item, the table ``SHOW name`` describes, or ``""`` when it lists the
+    catalog; None for a real table."""
+    this = table.this
+    if (
+        not isinstance(this, exp.Identifier)
+        or this.quoted
+        or this.name.lower() != "show"
+        or table.args.get("db") is not None
+        or not isinstance(table.parent, exp.Subquery)
+        or table.parent.this is not table
+    ):
+        return None
+    target = table.alias
+    return "" if not target or target.lower() in _SHOW_LISTS else target
 
 
 def _push_ctes(
@@ -146,45 +227,84 @@ def _push_ctes(
     return ctes.union(names)
 
 
-def _visit_table(
-    node: exp.Table,
-    ctes: frozenset[str],
-    parsed: ParsedQuery,
-    found: dict[tuple[str | None, str | None, str], TableRef],
-    files: set[str],
-) -> tuple[exp.Expr, ...]:
-    """Record what a FROM item reads; return the children that are its name parts."""
-    this = node.this
-    if isinstance(this, exp.Func):
-        if _function_name(this) in FILE_FUNCTIONS:
-            files.update(_literal_paths(this))
-        return ()
-    if not isinstance(this, exp.Identifier):
-        return ()
-    catalog, db = (
-        p if isinstance(p, exp.Identifier) else None
-        for p in (node.args.get("catalog"), node.args.get("db"))
-    )
-    parts: tuple[exp.Expr, ...] = tuple(p for p in (catalog, db, this) if p is not None)
-    if catalog is None and db is None:
-        if this.name.lower() in ctes:
-            return parts  # a CTE reference, not a table
-        if this.quoted and looks_like_file(this.name):
-            files.add(this.name)
-            return parts
-    line, col = _position(catalog or db or this, parsed)
-    ref = TableRef(
-        name=_normalize(this),
-        schema=_normalize(db) if db is not None else None,
-        catalog=_normalize(catalog) if catalog is not None else None,
-        line=line,
-        col=col,
-    )
-    key = (ref.catalog, ref.schema, ref.name)
-    previous = found.get(key)
-    if previous is None or _earlier(ref, previous):
-        found[key] = ref
-    return parts
+class _Reads:
+    """The tables and files one query reads, as they are found."""
+
+    def __init__(self, parsed: ParsedQuery, path: str | None) -> None:
+        self.parsed = parsed
+        self.path = path
+        self.found: dict[tuple[str | None, str | None, str], TableRef] = {}
+        self.files: set[str] = set()
+
+    def run_by(self, node: exp.Table) -> tuple[exp.Query, exp.Expr] | None:
+        """The query a ``query(...)``/``query_table(...)`` item runs, with its first
+        argument (where the file writes it); a SqlError there when its string is not a
+        query."""
+        try:
+            inner = table_function_query(node)
+        except ValueError as e:
+            line, col = _position(node.this, self.parsed)
+            raise SqlError(
+                str(e), path=self.path, line=line, col=col, hint="write one SELECT in the string"
+            ) from e
+        if inner is None:
+            return None
+        first = node.this.expressions[0]  # the string, or a list of strings
+        return inner, next((n for n in first.walk() if "start" in n.meta), first)
+
+    def visit(
+        self, node: exp.Table, ctes: frozenset[str], written: exp.Expr | None
+    ) -> tuple[exp.Expr, ...]:
+        """Record what a FROM item reads; return the children that are its name parts.
+        ``written`` is where the file spells a table read inside a ``query('...')``."""
+        this = node.this
+        if isinstance(this, exp.DynamicIdentifier) and _string(this.this) is not None:
+            # Snowflake's IDENTIFIER('raw.orders'): a name held in a string
+            named = exp.to_table(_string(this.this) or "", dialect=self.parsed.dialect)
+            self.record(named, ctes, written or this.this)
+            return (this,)
+        if isinstance(this, exp.Func):
+            if _function_name(this) in FILE_FUNCTIONS:
+                self.files.update(literal_paths(this))
+            return ()
+        if not isinstance(this, exp.Identifier):
+            return ()
+        show = show_target(node)
+        if show is not None:
+            if show:  # SHOW orders describes orders
+                self.record(exp.to_table(show), ctes, written or node.args["alias"].this)
+            return tuple(node.iter_expressions())
+        return self.record(node, ctes, written)
+
+    def record(
+        self, node: exp.Table, ctes: frozenset[str], written: exp.Expr | None
+    ) -> tuple[exp.Expr, ...]:
+        """Record the table (or quoted file) ``node`` names, unless it is a visible CTE."""
+        this = node.this
+        catalog, db = (
+            p if isinstance(p, exp.Identifier) else None
+            for p in (node.args.get("catalog"), node.args.get("db"))
+        )
+        parts: tuple[exp.Expr, ...] = tuple(p for p in (catalog, db, this) if p is not None)
+        if catalog is None and db is None:
+            if this.name.lower() in ctes:
+                return parts  # a CTE reference, not a table
+            if this.quoted and looks_like_file(this.name):
+                self.files.add(this.name)
+                return parts
+        line, col = _position(written or catalog or db or this, self.parsed)
+        ref = TableRef(
+            name=_normalize(this),
+            schema=_normalize(db) if db is not None else None,
+            catalog=_normalize(catalog) if catalog is not None else None,
+            line=line,
+            col=col,
+        )
+        key = (ref.catalog, ref.schema, ref.name)
+        previous = self.found.get(key)
+        if previous is None or _earlier(ref, previous):
+            self.found[key] = ref
+        return parts
 
 
 def _normalize(ident: exp.Identifier) -> str:
@@ -192,8 +312,8 @@ def _normalize(ident: exp.Identifier) -> str:
     return ident.name if ident.quoted else ident.name.lower()
 
 
-def _position(ident: exp.Identifier, parsed: ParsedQuery) -> tuple[int | None, int | None]:
-    start = ident.meta.get("start")
+def _position(node: exp.Expr, parsed: ParsedQuery) -> tuple[int | None, int | None]:
+    start = node.meta.get("start")
     if start is None:
         return None, None
     return parsed.positions.at(int(start))
@@ -212,12 +332,20 @@ def _function_name(func: exp.Func) -> str:
     return func.sql_name().lower()
 
 
-def _literal_paths(func: exp.Func) -> list[str]:
+def literal_paths(func: exp.Func) -> tuple[str, ...]:
+    """The paths a file function's first argument spells: a string (``'x.csv'``,
+    ``$$x.csv$$``) or a list of them; computed paths give nothing."""
     first = func.args.get("this")
     if not isinstance(first, exp.Expr):
         first = func.expressions[0] if func.expressions else None
-    if isinstance(first, exp.Literal) and first.is_string:
-        return [first.this]
-    if isinstance(first, exp.Array):
-        return [e.this for e in first.expressions if isinstance(e, exp.Literal) and e.is_string]
-    return []
+    items = first.expressions if isinstance(first, exp.Array) else [first]
+    return tuple(p for p in map(_string, items) if p is not None)
+
+
+def _string(node: exp.Expr | None) -> str | None:
+    """The text of a string literal, quoted or dollar-quoted; None for anything else."""
+    if isinstance(node, exp.Literal) and node.is_string:
+        return str(node.this)
+    if isinstance(node, exp.RawString):
+        return str(node.this)
+    return None

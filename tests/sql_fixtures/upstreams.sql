@@ -444,3 +444,84 @@ QUALIFY ROW_NUMBER() OVER (PARTITION BY CUSTOMER_ID ORDER BY CREATED_AT) = 1
 -- files:
 -- oracle: no (not duckdb syntax)
 select `id` from `my-project.Sales.orders` where amount > 0
+
+-- title: query_table reads the table it names
+-- tables: orders
+-- files:
+select order_id from query_table('orders')
+
+-- title: query_table with a list of names and a cte among them
+-- tables: raw.orders
+-- files:
+-- oracle: no (get_table_names binds the list)
+with recent as (select 1 as order_id)
+select * from query_table(['recent', 'Raw.Orders'], true)
+
+-- title: query reads the tables and files of its string
+-- tables: customers, orders
+-- files: data/refunds.csv
+select * from query('select o.order_id, c.name from orders o join customers c using (customer_id)
+                     where o.order_id not in (select order_id from read_csv(''data/refunds.csv''))')
+
+-- title: query sees the ctes around it
+-- tables: payments
+-- files:
+with paid as (select * from payments where status = 'paid')
+select * from query('select * from paid')
+
+-- title: dollar-quoted file path
+-- tables:
+-- files: data/items.json
+select id, name from read_json_auto($$data/items.json$$)
+
+-- title: show tables in from reads no table
+-- tables:
+-- files:
+select * from (show tables)
+
+-- title: show of a table describes it
+-- tables: orders
+-- files:
+select column_name from (show orders)
+
+-- title: snowflake identifier names a table in a string
+-- dialect: snowflake
+-- tables: raw.orders
+-- files:
+-- oracle: no (not duckdb syntax)
+SELECT o.ID FROM IDENTIFIER('raw.orders') AS o
+
+-- title: quoted names with odd characters, a dot and a reserved word
+-- tables: Finance Dept.GL Entries, line-items, select, sales.2024
+-- files:
+-- oracle: no (duckdb returns such names quoted and folds case)
+select i."unit #", g.account, s.total, w."from"
+from "line-items" i, "Finance Dept"."GL Entries" g, "sales.2024" s, "select" w
+
+-- title: bigquery separately quoted parts
+-- dialect: bigquery
+-- tables: lake.raw.clicks
+-- files:
+-- oracle: no (not duckdb syntax)
+SELECT `url` FROM `lake`.`raw`.`clicks` AS c
+
+-- title: postgres schema-qualified table behind a cte with within group and filter
+-- dialect: postgres
+-- tables: analytics.sessions
+-- files:
+-- oracle: no (not duckdb syntax)
+WITH s AS (SELECT user_id, EXTRACT(EPOCH FROM ended_at - started_at) AS seconds
+           FROM analytics.sessions)
+SELECT user_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_seconds,
+       count(*) FILTER (WHERE seconds > 600) AS long_sessions
+FROM s GROUP BY user_id
+
+-- title: recursive cte with using key reads the edges
+-- tables: graph_edges
+-- files:
+with recursive reach(node, dist) using key (node) as (
+    select 1, 0.0
+    union
+    select e.dst, r.dist + e.weight from reach r join graph_edges e on e.src = r.node
+)
+select node from reach
