@@ -45,6 +45,19 @@ class Prepared:
     refs: tuple[SourceRef, ...]
     placeholders: dict[str, SourceRef] = field(default_factory=dict)
     error: str | None = None
+    source: str | None = None  # the SQL it was prepared from
+    _used: bool = False  # the expression was qualified in place by a first lineage
+
+    def _tree(self) -> exp.Expr:
+        """A tree to qualify in place: the prepared one the first time, then a fresh
+        parse (with sqlglotc, parsing a query costs a third of copying its tree)."""
+        assert self.expression is not None
+        if not self._used or self.source is None:
+            self._used = True
+            return self.expression if self.source is not None else self.expression.copy()
+        again = _prepare(self.source).expression
+        assert again is not None
+        return again
 
     def lineage(self, schemas: Mapping[str, SourceSchema]) -> QueryLineage:
         """The lineage against ``schemas`` (by :attr:`SourceRef.key`)."""
@@ -56,7 +69,7 @@ class Prepared:
         by_placeholder = {p: schemas[r.key] for p, r in self.placeholders.items()}
         try:
             with _QUALIFY_LOCK, quiet_sqlglot():
-                qualified = _qualify(self.expression.copy(), by_placeholder)
+                qualified = _qualify(self._tree(), by_placeholder)
                 result = Walker(by_placeholder, SourceColumn).query(qualified, {}, None)
         except Unresolved as e:
             return self._gap(str(e))
@@ -112,7 +125,7 @@ def _prepare(sql: str) -> Prepared:
         if not table.alias:
             table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
     ordered = tuple(sorted(refs.values(), key=lambda r: (r.kind, r.key)))
-    return Prepared(expression, ordered, placeholders)
+    return Prepared(expression, ordered, placeholders, source=sql)
 
 
 # ---- preparing ------------------------------------------------------------------------
