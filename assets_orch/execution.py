@@ -469,7 +469,7 @@ class Engine:
                 checks = tuple(e.results) if isinstance(e, ChecksFailed) else ()
                 if checks:
                     self._record_checks(run_id, records[0], checks)
-                retryable = status == FAILED and not self.cancel.is_set()
+                retryable = status == FAILED and not self.cancel.is_set() and not _deterministic(e)
                 if retryable and attempt <= retries:
                     wait = delay * (2 ** (attempt - 1)) * (0.5 + random.random())
                     self._events.put(("retrying", (unit.id, attempt + 1, message)))
@@ -813,6 +813,24 @@ class Engine:
             self._log.write(f"{stamp}.{int(now % 1 * 1e6):06d}Z {line}\n")
             if " - " in line or "failed" in line or "timed out" in line:
                 self._log.flush()
+
+
+def _deterministic(error: BaseException) -> bool:
+    """Failures that another attempt over the same inputs repeats: a blocking check, and
+    SQL that does not parse or bind (retries are for what can pass next time: I/O, a
+    lock, a flaky service, anything a Python asset raises)."""
+    import duckdb
+
+    from .partitions.tables import PartitionRowsError
+
+    deterministic = (
+        ChecksFailed,
+        PartitionRowsError,
+        duckdb.ParserException,
+        duckdb.BinderException,
+        duckdb.CatalogException,
+    )
+    return isinstance(error, deterministic)
 
 
 def plan_statuses(

@@ -311,3 +311,20 @@ def test_many_assets_all_built(tmp_path: Path, threads: str) -> None:
     result = Cli(root).json("materialize", "--threads", threads)
     assert result["counts"] == {"success": 30}
     assert table(root, "select v from n29") == [(5,)]
+
+
+def test_failures_that_would_repeat_are_not_retried(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/typo.sql": "select no_such_column from range(3)",
+            "models/guarded.sql": "-- checks:\n--   - expression: n < 0\nselect range as n from range(3)",
+            "models/missing_file.sql": "select * from read_csv('data/not_yet.csv')",
+        },
+        config='name = "t"\n[defaults]\nretries = 2\nretry_delay = 0.01\n',
+    )
+    result = json.loads(Cli(root)("materialize", "--json", expect=1).stdout)
+    attempts = {a["name"]: a["attempts"] for a in result["assets"]}
+    # A binder error and a failed check repeat on the same inputs; a missing file may
+    # appear (an upload in progress): it is retried.
+    assert attempts == {"typo": 1, "guarded": 1, "missing_file": 3}
