@@ -318,7 +318,9 @@ def test_failures_that_would_repeat_are_not_retried(tmp_path: Path) -> None:
         tmp_path / "p",
         {
             "models/typo.sql": "select no_such_column from range(3)",
-            "models/guarded.sql": "-- checks:\n--   - expression: n < 0\nselect range as n from range(3)",
+            "models/guarded.sql": (
+                "-- checks:\n--   - expression: n < 0\nselect range as n from range(3)"
+            ),
             "models/missing_file.sql": "select * from read_csv('data/not_yet.csv')",
         },
         config='name = "t"\n[defaults]\nretries = 2\nretry_delay = 0.01\n',
