@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import Cli
+from helpers import write_project
 
 ALL = {
     "stg_customers",
@@ -204,3 +205,15 @@ def test_status_json_is_parseable_and_complete(built_shop: Cli) -> None:
     for s in status:
         assert s["state"] == "fresh" and s["reasons"] == [] and s["last_materialized"]
     json.dumps(status)
+
+
+def test_status_exit_code_gates_on_freshness(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", {"models/a.sql": "select 1 as x"})
+    cli = Cli(root)
+    cli("status", "--exit-code", expect=1)  # never built
+    cli("materialize")
+    cli("status", "--exit-code", expect=0)
+    cli("status", "--exit-code", "--json", expect=0)
+    (root / "models/a.sql").write_text("select 2 as x")
+    [row] = json.loads(cli("status", "a", "--exit-code", "--json", expect=1).stdout)
+    assert row["state"] == "stale" and row["reasons"] == ["code changed"]

@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
     try:
-        cli.main(args=argv, prog_name="assets", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="assets", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)  # a command's ctx.exit(N) (status --exit-code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

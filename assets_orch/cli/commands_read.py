@@ -64,20 +64,36 @@ def list_(ctx: Context, selection: tuple[str, ...], as_json: bool) -> None:
 @cli.command()
 @click.argument("selection", nargs=-1)
 @click.option("--stale", "only_stale", is_flag=True, help="Show only assets that are not fresh.")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit with 1 when a shown asset is not fresh (a gate for CI scripts).",
+)
 @json_option
 @pass_ctx
-def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: bool) -> None:
+def status(
+    ctx: Context, selection: tuple[str, ...], only_stale: bool, exit_code: bool, as_json: bool
+) -> None:
     """Show each asset's state (fresh, stale, missing, failed) and why."""
+    not_fresh = _status(ctx, selection, only_stale, as_json)
+    if exit_code and not_fresh:
+        click.get_current_context().exit(1)
+
+
+def _status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: bool) -> bool:
+    """Print the statuses; True when a shown asset is not fresh."""
     from .render import out, print_json, status_counts, status_grid
 
     project = ctx.load()
     if not project.specs and not selection and not as_json:
         _print_nothing_found(project)
-        return
-    judgement = project.judge()
-    statuses = judgement.statuses
+        return False
     names = project.graph.order(project.graph.select(selection))
+    # A selection is judged with its upstreams only (what its states depend on).
+    judgement = project.judge(of=names if selection else None)
+    statuses = judgement.statuses
     chosen = [statuses[n] for n in names if not only_stale or statuses[n].is_stale]
+    not_fresh = any(st.state != "fresh" for st in chosen)
     parts = judgement.partitions
     if as_json:
         rows = [_status_json(project, st) for st in chosen]
@@ -85,7 +101,7 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
             if row["name"] in parts:
                 row["partitions"] = parts[str(row["name"])].counts()
         print_json(rows)
-        return
+        return not_fresh
     from rich.markup import escape
 
     if project.warehouse_view.tables is None:
@@ -97,7 +113,7 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
         out.print(f"[yellow]note:[/] {escape(note)}")
     if only_stale and not chosen:
         out.print(f"nothing stale: all {len(names)} asset(s) are fresh")
-        return
+        return False
     status_grid(chosen).print()
     noted = [(st.name, note) for st in chosen if st.name not in parts for note in st.notes]
     if noted:  # e.g. "non-breaking: stg_orders added columns x" (docs/column-lineage.md)
@@ -123,6 +139,7 @@ def status(ctx: Context, selection: tuple[str, ...], only_stale: bool, as_json: 
             "assets.toml to keep it)",
             soft_wrap=True,
         )
+    return not_fresh
 
 
 def _print_nothing_found(project: Project) -> None:
