@@ -167,17 +167,23 @@ def load_python_assets(file: Path, rel_path: str) -> list[LoadedPythonAsset]:
     return result
 
 
-_LOADED: dict[Path, list[LoadedPythonAsset]] = {}
+_LOADED: dict[tuple[Path, tuple[int, int, int, int]], list[LoadedPythonAsset]] = {}
 
 
 def load_function(root: Path, rel_path: str, name: str) -> Callable[..., Any]:
     """The function of Python asset ``name`` in ``rel_path``, importing its module once
     per process (a project loaded from the project cache has none; see
     :mod:`assets_orch.project_cache`). Raises PythonAssetError when it is not there."""
+    from .sources import stat_key
+
     file = (root / rel_path).resolve()
-    loaded = _LOADED.get(file)
+    try:
+        key = (file, stat_key(file.stat()))  # a long-lived daemon sees edits
+    except OSError as e:
+        raise PythonAssetError(f"cannot read file: {e.strerror}", path=rel_path) from e
+    loaded = _LOADED.get(key)
     if loaded is None:
-        loaded = _LOADED[file] = load_python_assets(file, rel_path)
+        loaded = _LOADED[key] = load_python_assets(file, rel_path)
     for item in loaded:
         if item.definition.name == name:
             return item.definition.func
