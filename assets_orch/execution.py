@@ -150,6 +150,8 @@ class Engine:
         # computes lineage, a waiting thread gets it after at most this interval (5 ms by
         # default: up to several ms lost between two builds).
         sys.setswitchinterval(SWITCH_INTERVAL)
+        if any(self.graph.specs[u.asset].kind == "sql" for u in plan.units):
+            self._column_tracker().start()
         try:
             self._schedule(run_id, plan, outcomes)
             status = self._run_status(outcomes)
