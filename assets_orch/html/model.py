@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from ..durations import format_duration
 from ..records import FAILURE_STATUSES
 from ..staleness import FRESHNESS, UPSTREAM_CHANGED, UPSTREAM_STALE
+from .strip import PartitionStrip, partition_strip
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..partitions.status import PartitionStatus
     from ..project import Project
     from ..records import MaterializationRecord, RunRecord
     from ..specs import AssetSpec
@@ -178,6 +180,7 @@ class AssetPage:
     code: str  # highlighted by the template
     language: str
     pictures: Pictures
+    partitions: PartitionStrip | None = None  # partitioned assets only
 
     @property
     def href(self) -> str:
@@ -210,8 +213,10 @@ def asset_page(
     exported: Mapping[str, str],
     pictures: Pictures,
     now: float,
+    partitions: PartitionStatus | None = None,
 ) -> AssetPage:
-    """Everything the page of ``spec`` shows. ``exported`` maps name -> slug."""
+    """Everything the page of ``spec`` shows. ``exported`` maps name -> slug;
+    ``partitions``: the asset's partitions by state, when it is partitioned."""
     catalog = project.catalog
     history = catalog.history(spec.name, HISTORY_LIMIT)
     last = status.last
@@ -251,6 +256,7 @@ def asset_page(
         code=_code(project, spec),
         language=spec.kind,
         pictures=pictures,
+        partitions=partition_strip(partitions) if partitions is not None else None,
     )
 
 
