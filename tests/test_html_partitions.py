@@ -198,3 +198,17 @@ def test_static_keys_are_text_not_markup(tmp_path: Path) -> None:
     assert f"region={value}" in page.text_of("partition-strip")  # the label's tooltip
     assert f"region={value}" in page.text_of("partition-ranges")
     assert dict(next(r for r in index_rows(site))["parts"]) == {"missing": 62}
+
+
+def test_rows_share_one_budget_of_blocks() -> None:
+    day = TimeDim.parse_index("day", "2024-01-01")
+    regions = tuple(f"r{i:02d}" for i in range(strip.MAX_ROWS))
+    definition = PartitionsDef(TimeDim("d", "day", day, day + 399), (("region", regions),))
+    status = PartitionStatus("sales", definition, day, day + 399)
+    states = [PState("fresh"), PState("missing")]
+    for key in definition.static_keys():
+        status.rows[key] = [(day + i, day + i, states[i % 2]) for i in range(400)]
+    made = strip.partition_strip(status)
+    assert len(made.rows) == strip.MAX_ROWS and made.has_mixed
+    assert sum(len(r.blocks) for r in made.rows) <= strip.MAX_BLOCKS_TOTAL
+    assert all(sum(b.count for b in r.blocks) == 400 for r in made.rows)

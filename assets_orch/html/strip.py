@@ -9,9 +9,10 @@ classes: nothing for the Content-Security-Policy to block).
 
 Two caps keep a page small whatever the shape of the state:
 
-- a row of more than ``MAX_BLOCKS`` ranges is drawn as ``MAX_BLOCKS`` equal stretches
-  of time, each taking the most urgent state among its partitions (failed, stale,
-  missing, fresh) and saying its counts in its tooltip;
+- a row of more ranges than it has blocks (``MAX_BLOCKS``, fewer when many rows share
+  ``MAX_BLOCKS_TOTAL``) is drawn as that many equal stretches of time, each taking the
+  most urgent state among its partitions (failed, stale, missing, fresh) and saying its
+  counts in its tooltip;
 - more than ``MAX_ROWS`` static keys show the ``MAX_ROWS`` with the most partitions
   not fresh, and a line counts the rest; the text list stops at ``RANGE_LIST_LIMIT``.
 
@@ -40,13 +41,14 @@ if TYPE_CHECKING:
     from ..partitions.status import PartitionStatus, Segments
 
 WIDTH = 1000.0  # SVG user units of the time axis; the picture scales to the page
-LABEL_WIDTH = 180.0  # room for the static key at the left of each row
-LABEL_CHARS = 26
+LABEL_WIDTH = 200.0  # room for the static key at the left of each row
+LABEL_CHARS = 24
 ROW_HEIGHT = 16.0
 ROW_GAP = 4.0
-AXIS_HEIGHT = 18.0
+AXIS_HEIGHT = 20.0
 MIN_WIDTH = 2.0  # a lone stale hour among 100,000 must still be seen
 MAX_BLOCKS = 400  # per row: about 2.5 units each at most
+MAX_BLOCKS_TOTAL = 2400  # per strip: many rows share it (24 rows: 100 blocks each)
 MAX_ROWS = 24
 MAX_TICKS = 5
 RANGE_LIST_LIMIT = 200
@@ -73,7 +75,7 @@ class Block:
 @dataclass(frozen=True)
 class StripRow:
     label: str  # the static key ("region=eu"), '' without static dimensions
-    short: str  # the label as drawn (the full one is its tooltip)
+    short: str  # as drawn: the values (``eu · web``); the label is its tooltip
     y: float
     blocks: tuple[Block, ...]
 
@@ -130,6 +132,11 @@ class PartitionStrip:
         return f"{self.total:,} partitions: {_counts_text(self.counts) or 'none yet'}"
 
     @property
+    def has_mixed(self) -> bool:
+        """Whether a drawn block stands for several ranges in different states."""
+        return any(b.mixed for r in self.rows for b in r.blocks)
+
+    @property
     def hidden_summary(self) -> str:
         return _counts_text(self.hidden_counts)
 
@@ -146,10 +153,12 @@ def partition_strip(status: PartitionStatus) -> PartitionStrip:
         for lo, hi, st in segments:
             hidden_counts[st.state] += hi - lo + 1
     drawn = []
+    limit = min(MAX_BLOCKS, MAX_BLOCKS_TOTAL // max(len(shown), 1))
     for i, (static, segments) in enumerate(shown):
         label = definition.static_label(static)
-        short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
-        blocks = _blocks(status, static, segments, left)
+        short = " · ".join(static)  # the dimension names are in the line above the strip
+        short = short if len(short) <= LABEL_CHARS else short[: LABEL_CHARS - 1] + "…"
+        blocks = _blocks(status, static, segments, left, limit)
         drawn.append(StripRow(label, short, i * (ROW_HEIGHT + ROW_GAP), blocks))
     ticks = _ticks(status, left) if drawn else ()
     height = len(drawn) * (ROW_HEIGHT + ROW_GAP) - ROW_GAP + (AXIS_HEIGHT if ticks else 0)
@@ -190,7 +199,7 @@ def _choose_rows(
 
 
 def _blocks(
-    status: PartitionStatus, static: tuple[str, ...], segments: Segments, left: float
+    status: PartitionStatus, static: tuple[str, ...], segments: Segments, left: float, limit: int
 ) -> tuple[Block, ...]:
     if not segments:
         return ()
@@ -198,7 +207,7 @@ def _blocks(
     scale = WIDTH / (last - first + 1)
     prefix = f"{status.definition.static_label(static)} " if status.definition.static else ""
     out = []
-    if len(segments) <= MAX_BLOCKS:
+    if len(segments) <= limit:
         for lo, hi, st in segments:
             span = _span(status, static, lo, hi)
             count = hi - lo + 1
@@ -208,7 +217,7 @@ def _blocks(
                 title += f" ({why[:REASONS_CHARS]})"
             out.append(_block(lo, hi, first, scale, left, st.state, count, span, title, False))
     else:
-        for lo, hi, counts in _buckets(segments, first, last):
+        for lo, hi, counts in _buckets(segments, first, last, limit):
             state = next(s for s in URGENCY if counts.get(s))
             span = _span(status, static, lo, hi)
             tally = ", ".join(f"{counts[s]:,} {s}" for s in STATES if counts.get(s))
@@ -239,15 +248,17 @@ def _block(
     return Block(round(left + x, 2), round(width, 2), state, count, span, title, mixed)
 
 
-def _buckets(segments: Segments, first: int, last: int) -> list[tuple[int, int, dict[str, int]]]:
-    """``segments`` cut into ``MAX_BLOCKS`` equal stretches, each with its partitions
+def _buckets(
+    segments: Segments, first: int, last: int, limit: int
+) -> list[tuple[int, int, dict[str, int]]]:
+    """``segments`` cut into ``limit`` equal stretches, each with its partitions
     counted by state; neighbours whose most urgent state agrees are joined.
-    O(segments + MAX_BLOCKS)."""
+    O(segments + limit)."""
     n = last - first + 1
     out: list[tuple[int, int, dict[str, int]]] = []
     i = 0
-    for j in range(MAX_BLOCKS):
-        a, b = first + j * n // MAX_BLOCKS, first + (j + 1) * n // MAX_BLOCKS - 1
+    for j in range(limit):
+        a, b = first + j * n // limit, first + (j + 1) * n // limit - 1
         if b < a:
             continue
         counts: dict[str, int] = {}
