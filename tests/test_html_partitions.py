@@ -67,6 +67,11 @@ def test_the_strip_matches_assets_partitions(built_shop: Path, tmp_path: Path) -
     assert "day by order_date, 2024-01-01 .. 2024-12-31" in page.text_of("partition-span")
     ticks = [t for t in page.all("text") if "strip-tick" in t.get("class", "")]
     assert len(ticks) >= 2  # the time axis: first and last day at least
+    # Its columns are those of its partitions, its history names each partition, and
+    # no run link points at the aggregate of all partitions (it has no run).
+    assert page.by_id("col-revenue") is not None
+    assert "Partition" in page.text_of("history") and "2024-12-31" in page.text_of("history")
+    assert all(a["href"] != "../runs.html#run-" for a in page.all("a"))
     # Unpartitioned assets have no strip and no counts in the index.
     assert parse(site / "assets" / "orders_daily.html").by_id("partitions") is None
     assert next(r for r in index_rows(site) if r["name"] == "orders_daily")["parts"] is None
