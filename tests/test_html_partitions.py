@@ -217,3 +217,29 @@ def test_rows_share_one_budget_of_blocks() -> None:
     assert len(made.rows) == strip.MAX_ROWS and made.has_mixed
     assert sum(len(r.blocks) for r in made.rows) <= strip.MAX_BLOCKS_TOTAL
     assert all(sum(b.count for b in r.blocks) == 400 for r in made.rows)
+
+
+def test_static_only_and_not_yet_started_assets(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "assets.toml").write_text('name = "p"\n')
+    (root / "models" / "by_region.sql").write_text(
+        "-- partitions: {region: [eu, us, apac]}\nselect $region as region, 1 as n\n"
+    )
+    (root / "models" / "future.sql").write_text(
+        "-- partitioned_by: d\n-- grain: day\n-- start: 2099-01-01\n"
+        "select $start::date as d, 1 as n where $start < $end\n"
+    )
+    site = tmp_path / "site"
+    export_catalog(Project.load(root), site)
+    page = parse(site / "assets" / "by_region.html")
+    drawn = [(s["data-state"], s["data-span"]) for s in segments(page)]
+    assert sorted(drawn) == [("missing", f"region={r}") for r in ("apac", "eu", "us")]
+    assert "along time" not in page.text_of("partition-strip")
+    future = parse(site / "assets" / "future.html")
+    assert future.by_id("partition-strip") is None and future.by_id("partition-ranges") is None
+    assert "No partition is complete yet" in future.text_of("partitions")
+    assert {r["name"]: r["parts"] for r in index_rows(site)} == {
+        "by_region": {"missing": 3},
+        "future": {},
+    }

@@ -118,6 +118,7 @@ class PartitionStrip:
     ranges: tuple[RangeLine, ...]
     range_count: int  # every range; the list may stop before
     static_column: bool  # the range list names static keys beside time spans
+    timed: bool  # the asset has a time dimension
 
     axis_width = WIDTH
     row_height = ROW_HEIGHT
@@ -176,6 +177,7 @@ def partition_strip(status: PartitionStatus) -> PartitionStrip:
         ranges=lines,
         range_count=count,
         static_column=bool(definition.static) and definition.time is not None,
+        timed=definition.time is not None,
     )
 
 
@@ -205,7 +207,9 @@ def _blocks(
         return ()
     first, last = segments[0][0], segments[-1][1]
     scale = WIDTH / (last - first + 1)
-    prefix = f"{status.definition.static_label(static)} " if status.definition.static else ""
+    # Without time the span is the static key already (see _span).
+    definition = status.definition
+    prefix = f"{definition.static_label(static)} " if definition.static and definition.time else ""
     out = []
     if len(segments) <= limit:
         for lo, hi, st in segments:

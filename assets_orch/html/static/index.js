@@ -78,7 +78,8 @@
       box.appendChild(el("span", n.toLocaleString("en-US") + " " + s, "state-" + s));
       words.push(n.toLocaleString("en-US") + " " + s);
     });
-    box.title = total.toLocaleString("en-US") + " partitions: " + words.join(", ");
+    if (!total) { box.textContent = "no partitions yet"; }
+    box.title = total.toLocaleString("en-US") + " partitions: " + (words.join(", ") || "none yet");
     return box;
   }
 
