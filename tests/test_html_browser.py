@@ -238,3 +238,37 @@ def test_search_finds_stale_reasons_and_columns(tmp_path: Path, browser: Browser
     assert 1 < stale < total
     assert f"{stale} of {total}" in page.inner_text("#result-count")
     browser.assert_clean()
+
+
+def test_the_partition_strip_renders_within_the_csp(shop_site: Path, browser: Browser) -> None:
+    page = browser.page
+    # Injected by the browser itself, so the page's CSP does not apply to this script.
+    page.add_init_script(
+        "window.__violations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page.goto((shop_site / "assets" / "revenue_by_day.html").as_uri())
+    strip = page.locator("#partition-strip")
+    strip.wait_for()
+    box = strip.bounding_box()
+    assert box is not None and box["width"] > 500 and box["height"] > 10
+    blocks = page.locator("#partition-strip rect.seg")
+    assert blocks.count() == 1  # a year of days built in one backfill: one block
+    block = blocks.first.bounding_box()
+    assert block is not None and block["width"] == pytest.approx(box["width"], abs=2)
+    # The stylesheet colours the block by state (a CSS class, not an inline style).
+    assert blocks.first.evaluate("e => getComputedStyle(e).fill") == "rgb(46, 125, 50)"
+    assert "366 partitions" in (blocks.first.locator("title").text_content() or "")
+    assert page.locator("#partition-strip text.strip-tick").count() >= 2
+    assert "fresh 366" in page.inner_text("#partition-counts")
+    assert page.locator("#partition-ranges tr.range").count() == 1
+    assert page.evaluate("window.__violations") == []
+    # The index shows the partition counts under the state of the partitioned asset.
+    page.goto((shop_site / "index.html").as_uri() + "#q=partitioned")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("#rows tr").count() == 1
+    assert page.inner_text("#rows tr .parts") == "366 fresh"
+    assert page.get_attribute("#rows tr .parts", "title") == "366 partitions: 366 fresh"
+    assert page.evaluate("window.__violations") == []
+    browser.assert_clean()

@@ -474,7 +474,9 @@ def test_an_empty_project_exports(tmp_path: Path) -> None:
     check_links(tmp_path / "site")
 
 
-@pytest.mark.parametrize("module", ["export", "highlight", "model", "search_index", "writer"])
+@pytest.mark.parametrize(
+    "module", ["export", "highlight", "model", "search_index", "strip", "writer"]
+)
 def test_docstring_examples_hold(module: str) -> None:
     import doctest
     import importlib

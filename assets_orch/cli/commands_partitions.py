@@ -38,7 +38,7 @@ def partitions(ctx: Context, name: str | None, states: tuple[str, ...], as_json:
             out.print("no partitioned assets in this project")
             return
         for n in project.graph.order(list(parts)):
-            out.print(f"[bold]{escape(n)}[/]  {_describe(parts[n])}  {partition_counts(parts[n])}")
+            out.print(f"[bold]{escape(n)}[/]  {parts[n].describe()}  {partition_counts(parts[n])}")
         return
     focus = project.graph.resolve(name)
     if focus not in parts:
@@ -55,7 +55,7 @@ def partitions(ctx: Context, name: str | None, states: tuple[str, ...], as_json:
         return
     for note in judgement.probe_notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
-    out.print(f"[bold]{escape(focus)}[/]  {_describe(status)}")
+    out.print(f"[bold]{escape(focus)}[/]  {status.describe()}")
     out.print(f"  {partition_counts(status)}")
     definition = status.definition
     rows = [r for r in status.display() if not states or r[3] in states]
@@ -78,22 +78,6 @@ def partitions(ctx: Context, name: str | None, states: tuple[str, ...], as_json:
         if why:
             line += f"  [bright_black]{escape(why)}[/]"
         out.print(line)
-
-
-def _describe(status: object) -> str:
-    from ..partitions.status import PartitionStatus
-
-    assert isinstance(status, PartitionStatus)
-    d = status.definition
-    dims = []
-    if d.time is not None:
-        span = f"{d.time.key(status.first)} .. {d.time.key(status.last)}"
-        if status.first > status.last:
-            span = f"from {d.time.key(d.time.start)} (none complete yet)"
-        dims.append(f"{d.time.grain} by {d.time.column}, {span}")
-    for dim, values in d.static:
-        dims.append(f"{dim}: {', '.join(values)}")
-    return " × ".join(dims)
 
 
 def partition_counts(status: object) -> str:

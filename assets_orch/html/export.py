@@ -28,6 +28,7 @@ from . import model, pages, search_index, svg
 from .writer import SiteWriter, content_hash, prepare_directory
 
 if TYPE_CHECKING:
+    from ..partitions.status import PartitionStatus
     from ..project import Project
     from ..staleness import AssetStatus
 
@@ -79,6 +80,7 @@ class _Export:
     now: float
     names: list[str] = field(default_factory=list)
     statuses: dict[str, AssetStatus] = field(default_factory=dict)
+    partitions: dict[str, PartitionStatus] = field(default_factory=dict)
     slugs: dict[str, str] = field(default_factory=dict)
     pictures: dict[str, model.Pictures] = field(default_factory=dict)
     pages: list[model.AssetPage] = field(default_factory=list)
@@ -115,7 +117,9 @@ def export_catalog(
 
 
 def _status(state: _Export) -> None:
-    state.statuses = state.project.status(now=state.now)
+    judgement = state.project.judge(now=state.now)
+    state.statuses = judgement.statuses
+    state.partitions = judgement.partitions
     state.slugs = {name: model.slug(name) for name in state.names}
     chosen = [state.statuses[n] for n in state.names]
     state.site = model.site(state.project, chosen, __version__, state.now)
@@ -197,15 +201,22 @@ def _asset_pages(state: _Export) -> None:
             state.slugs,
             state.pictures[name],
             state.now,
+            state.partitions.get(name),
         )
         state.pages.append(page)
-        digest = content_hash(f"{shared}\n{page!r}")
+        digest = page_digest(shared, page)
         if state.writer.is_current(page.href, digest):
             state.writer.keep(page.href, digest)
             continue
         html = pages.render("asset.html", page=page, site=state.site, root="../", nav="assets")
         state.writer.write(page.href, html, digest=digest)
         state.summary.pages_written += 1
+
+
+def page_digest(shared: str, page: model.AssetPage) -> str:
+    """The input hash of an asset page: everything it shows (its record's ``repr``,
+    partition strip included) plus ``shared`` (templates, project name, version)."""
+    return content_hash(f"{shared}\n{page!r}")
 
 
 def _index(state: _Export) -> None:

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from ..durations import format_duration
 from ..records import FAILURE_STATUSES
 from ..staleness import FRESHNESS, UPSTREAM_CHANGED, UPSTREAM_STALE
+from .strip import PartitionStrip, partition_strip
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..partitions.status import PartitionStatus
     from ..project import Project
     from ..records import MaterializationRecord, RunRecord
     from ..specs import AssetSpec
@@ -120,6 +122,7 @@ class HistoryRow:
     duration: float | None
     row_count: int | None
     error: str | None
+    partition: str | None = None  # the partition an attempt built (partitioned assets)
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ class AssetPage:
     code: str  # highlighted by the template
     language: str
     pictures: Pictures
+    partitions: PartitionStrip | None = None  # partitioned assets only
 
     @property
     def href(self) -> str:
@@ -210,8 +214,10 @@ def asset_page(
     exported: Mapping[str, str],
     pictures: Pictures,
     now: float,
+    partitions: PartitionStatus | None = None,
 ) -> AssetPage:
-    """Everything the page of ``spec`` shows. ``exported`` maps name -> slug."""
+    """Everything the page of ``spec`` shows. ``exported`` maps name -> slug;
+    ``partitions``: the asset's partitions by state, when it is partitioned."""
     catalog = project.catalog
     history = catalog.history(spec.name, HISTORY_LIMIT)
     last = status.last
@@ -225,6 +231,11 @@ def asset_page(
     attempts = [m for m in history if m.status == "success" or m.status in FAILURE_STATUSES]
     last_error = attempts[0].error if attempts and attempts[0].status != "success" else None
     checks, previous_checks = _checks(spec, catalog.latest_checks(spec.name))
+    # A partitioned asset's ``last`` stands for all its partitions (rows, data version,
+    # when one last changed) and has no columns: they come from its newest partition.
+    built = last
+    if partitions is not None and last is not None and not last.columns:
+        built = next((m for m in history if m.status == "success" and m.columns), last)
     return AssetPage(
         name=spec.name,
         slug=exported[spec.name],
@@ -243,7 +254,7 @@ def asset_page(
         upstreams=tuple(link(u) for u in project.graph.upstreams[spec.name]),
         downstreams=tuple(link(d) for d in project.graph.downstreams[spec.name]),
         sources=spec.sources,
-        columns=_columns(catalog, spec.name, last, link),
+        columns=_columns(catalog, spec.name, built, link),
         checks=checks,
         previous_checks=previous_checks,
         history=tuple(_history_row(m) for m in history),
@@ -251,6 +262,7 @@ def asset_page(
         code=_code(project, spec),
         language=spec.kind,
         pictures=pictures,
+        partitions=partition_strip(partitions) if partitions is not None else None,
     )
 
 
@@ -369,6 +381,7 @@ def _history_row(m: MaterializationRecord) -> HistoryRow:
         m.duration,
         m.row_count,
         first[0][:300] if first else None,
+        m.partition,
     )
 
 

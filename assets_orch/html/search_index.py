@@ -17,7 +17,20 @@ from typing import Any
 
 from .model import AssetPage
 
-FIELDS = ("name", "href", "kind", "state", "why", "tags", "owner", "last", "rows", "desc", "cols")
+FIELDS = (
+    "name",
+    "href",
+    "kind",
+    "state",
+    "why",
+    "tags",
+    "owner",
+    "last",
+    "rows",
+    "desc",
+    "cols",
+    "parts",
+)
 DESCRIPTION_CHARS = 240
 
 
@@ -36,7 +49,16 @@ def index_row(page: AssetPage) -> list[Any]:
         last.row_count if last else None,
         (page.description or "")[:DESCRIPTION_CHARS],
         " ".join(c.name for c in page.columns),
+        _partition_counts(page),
     ]
+
+
+def _partition_counts(page: AssetPage) -> dict[str, int] | None:
+    """A partitioned asset's partitions by state (states with none left out); None
+    for other assets."""
+    if page.partitions is None:
+        return None
+    return {state: n for state, n in page.partitions.counts if n}
 
 
 def to_script(rows: Sequence[Sequence[Any]], fields: Sequence[str] = FIELDS) -> str:

@@ -99,6 +99,20 @@ class PartitionStatus:
                 out.append((static, lo, hi, st.state, st.reasons))
         return out
 
+    def describe(self) -> str:
+        """The dimensions and span: ``day by order_date, 2024-01-01 .. 2024-12-31 × region:
+        eu, us`` (what ``assets partitions`` and the HTML catalog print above the ranges)."""
+        d = self.definition
+        dims = []
+        if d.time is not None:
+            span = f"{d.time.key(self.first)} .. {d.time.key(self.last)}"
+            if self.first > self.last:
+                span = f"from {d.time.key(d.time.start)} (none complete yet)"
+            dims.append(f"{d.time.grain} by {d.time.column}, {span}")
+        for dim, values in d.static:
+            dims.append(f"{dim}: {', '.join(values)}")
+        return " × ".join(dims)
+
     def keys_in(self, static: tuple[str, ...], lo: int, hi: int) -> str:
         return self.definition.range_key(static, lo, hi)
 

@@ -1,17 +1,20 @@
-// Index page: search (name, description, columns, tags, owner, kind, stale reasons)
+// Index page: search (name, description, columns, tags, owner, kind, stale reasons,
+// "partitioned")
 // and filter the prebuilt index (search-index.js); render rows in pages of PAGE as
 // the list scrolls. User text goes in with textContent only, never innerHTML.
 (function () {
   "use strict";
   var PAGE = 100;
+  var STATES = ["fresh", "stale", "missing", "failed"];
   var data = window.ASSETS_INDEX || { fields: [], rows: [] };
   var F = {};
   data.fields.forEach(function (name, i) { F[name] = i; });
   var rows = data.rows;
-  // One lower-cased haystack per asset: name, description, columns, tags, owner.
+  // One lower-cased haystack per asset: name, description, columns, tags, owner, kind,
+  // reasons, and "partitioned" for partitioned assets.
   var hay = rows.map(function (r) {
-    return [r[F.name], r[F.desc], r[F.cols], r[F.tags].join(" "), r[F.owner], r[F.kind], r[F.why]]
-      .join("\n").toLowerCase();
+    return [r[F.name], r[F.desc], r[F.cols], r[F.tags].join(" "), r[F.owner], r[F.kind], r[F.why],
+      r[F.parts] ? "partitioned" : ""].join("\n").toLowerCase();
   });
   var names = rows.map(function (r) { return r[F.name].toLowerCase(); });
 
@@ -50,6 +53,7 @@
     var badge = el("span", r[F.state], "badge state-" + r[F.state]);
     if (r[F.why]) { badge.title = r[F.why]; }
     st.appendChild(badge);
+    if (r[F.parts]) { st.appendChild(partsFor(r[F.parts])); }
     tr.appendChild(st);
     var tags = el("td");
     r[F.tags].forEach(function (t) { tags.appendChild(el("span", t, "tag")); tags.appendChild(document.createTextNode(" ")); });
@@ -60,6 +64,23 @@
     tr.appendChild(last);
     tr.appendChild(el("td", r[F.rows] === null ? "-" : r[F.rows].toLocaleString("en-US"), "num"));
     return tr;
+  }
+
+  // "365 fresh · 1 stale" under the state of a partitioned asset.
+  function partsFor(parts) {
+    var box = el("div", null, "parts");
+    var total = 0, words = [];
+    STATES.forEach(function (s) {
+      var n = parts[s] || 0;
+      if (!n) { return; }
+      total += n;
+      if (words.length) { box.appendChild(document.createTextNode(" · ")); }
+      box.appendChild(el("span", n.toLocaleString("en-US") + " " + s, "state-" + s));
+      words.push(n.toLocaleString("en-US") + " " + s);
+    });
+    if (!total) { box.textContent = "no partitions yet"; }
+    box.title = total.toLocaleString("en-US") + " partitions: " + (words.join(", ") || "none yet");
+    return box;
   }
 
   function renderMore() {
