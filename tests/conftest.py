@@ -15,6 +15,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
+
+# Property tests check results, not speed: no per-example deadline on a shared, busy
+# machine (CI runs two workers on two cores).
+settings.register_profile("assets", deadline=None)
+settings.load_profile("assets")
 
 from assets_orch.cli import cli
 from assets_orch.template import template_dir
