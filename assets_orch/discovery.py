@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .check_inputs import check_columns, check_inputs
 from .config import ProjectConfig, database_name
 from .errors import DiscoveryError, SqlError
+from .files import skipped, walk
 from .header import Header, closest_name, meta_from_values, parse_header
 from .python_assets import load_python_assets
 from .specs import AssetSpec
@@ -60,10 +61,9 @@ def iter_files(root: Path, folders: Iterable[str], suffix: str) -> list[Path]:
         base = root / folder
         if not base.is_dir():
             continue
-        if any(_skipped(p) for p in base.relative_to(root).parts):
+        if any(skipped(p) for p in base.relative_to(root).parts):
             continue
-        # os.scandir, not Path.rglob: 10,000 files are listed in a few ms, not 0.5 s.
-        found += _walk(str(base), suffix)
+        found += walk(str(base), suffix)
     if os.sep != "/":
         return sorted(Path(p) for p in found)
     # Sorted as Path objects sort (part by part), without building Paths to compare them.
@@ -76,29 +76,6 @@ def _relative(root: Path, file: Path) -> str:
     if os.sep == "/" and text.startswith(base + "/") and base != "/":
         return text[len(base) + 1 :]
     return file.relative_to(root).as_posix()
-
-
-def _skipped(part: str) -> bool:
-    return part.startswith(".") or part == "__pycache__"
-
-
-def _walk(folder: str, suffix: str) -> Iterator[str]:
-    """Like ``rglob(f"*{suffix}")`` keeping files: symlinked folders are not entered."""
-    try:
-        with os.scandir(folder) as it:
-            entries = list(it)
-    except OSError:
-        return
-    for entry in entries:
-        if _skipped(entry.name):
-            continue
-        try:
-            if entry.is_dir() and not entry.is_symlink():
-                yield from _walk(entry.path, suffix)
-            elif entry.name.endswith(suffix) and entry.is_file():
-                yield entry.path
-        except OSError:
-            continue
 
 
 def discover(

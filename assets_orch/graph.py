@@ -130,21 +130,20 @@ class AssetGraph:
 
     def with_ancestors(self, names: Iterable[str]) -> set[str]:
         """``names`` and every upstream of them: what their statuses depend on."""
-        seen = set(names)
-        queue = deque(seen)
-        while queue:
-            for nxt in self.upstreams[queue.popleft()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    queue.append(nxt)
-        return seen
+        names = set(names)
+        return names | self._closure(names, self.upstreams)
 
     def descendants_of(self, names: Iterable[str]) -> set[str]:
         """Union of the downstream closures of ``names`` (not including them)."""
+        return self._closure(names, self.downstreams)
+
+    @staticmethod
+    def _closure(names: Iterable[str], edges: dict[str, tuple[str, ...]]) -> set[str]:
+        """Every node reached from ``names`` along ``edges`` (``names`` only if reached)."""
         seen: set[str] = set()
         queue = deque(names)
         while queue:
-            for nxt in self.downstreams[queue.popleft()]:
+            for nxt in edges[queue.popleft()]:
                 if nxt not in seen:
                     seen.add(nxt)
                     queue.append(nxt)

@@ -46,6 +46,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .files import skipped, walk
 from .sources import RACY_SECONDS, StatKey, stat_key
 
 if TYPE_CHECKING:
@@ -64,31 +65,16 @@ def list_files(root: Path, model_paths: Iterable[str], python_paths: Iterable[st
     for folders, suffix in ((model_paths, ".sql"), (python_paths, ".py")):
         for folder in folders:
             top = os.path.join(base, folder)
-            if any(p.startswith(".") for p in Path(folder).parts) or not os.path.isdir(top):
+            if any(skipped(p) for p in Path(folder).parts) or not os.path.isdir(top):
                 continue
             cut = len(base) + 1  # relative paths by slicing: os.path.relpath is ~18 us each
-            for path, stat in _walk(top, suffix):
-                found.append((path[cut:], stat))
+            for path in walk(top, suffix):
+                try:
+                    found.append((path[cut:], stat_key(os.stat(path))))
+                except OSError:
+                    continue
     found.sort()
     return found
-
-
-def _walk(folder: str, suffix: str) -> Iterable[tuple[str, StatKey]]:
-    try:
-        with os.scandir(folder) as it:
-            entries = list(it)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith(".") or entry.name == "__pycache__":
-            continue
-        try:
-            if entry.is_dir() and not entry.is_symlink():
-                yield from _walk(entry.path, suffix)
-            elif entry.name.endswith(suffix) and entry.is_file():
-                yield entry.path, stat_key(os.stat(entry.path))
-        except OSError:
-            continue
 
 
 def key_of(
