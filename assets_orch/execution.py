@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .cancellation import Cancellation, hurry_of, shielded
 from .outcomes import (
     NOT_STARTED,
     UNCHANGED,
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 
 SWITCH_INTERVAL = 0.0002  # seconds; see run_plan
 TIMEOUT_GRACE = 2.0  # seconds a timed-out asset gets to roll back before it is abandoned
+CANCEL_GRACE = 10.0  # seconds a cancelled run waits for its units to wind down
 _TRACKER_LOCK = threading.Lock()
 
 
@@ -109,7 +111,8 @@ class Engine:
         self.defaults = defaults
         self.options = options
         self.on_event = on_event or (lambda event: None)
-        self.cancel = cancel or threading.Event()
+        self.cancel = cancel or Cancellation()
+        self._hurry = hurry_of(self.cancel)
         self.partitions = partitions
         self._units: dict[str, Unit] = {}
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -132,6 +135,12 @@ class Engine:
         """Run every unit of ``plan``; a unit starts once the units it waits for succeeded."""
         run_id = run_id or new_run_id()
         self._units = {u.id: u for u in plan.units}
+        # From here on the run is in the catalog: a second Ctrl-C must never leave it
+        # half-recorded (it hurries the wind-down instead; see cancellation.py).
+        with shielded(self.cancel):
+            return self._run_plan(plan, run_id)
+
+    def _run_plan(self, plan: WorkPlan, run_id: str) -> RunResult:
         names = plan.ids
         started = time.time()
         self.catalog.start_run(
@@ -154,9 +163,11 @@ class Engine:
         try:
             self._schedule(run_id, plan, outcomes)
             status = self._run_status(outcomes)
+            if status != SUCCESS and self.cancel.is_set():
+                status = CANCELLED  # what was running ended cancelled before the next poll
         except KeyboardInterrupt:
-            self._cancel_all(run_id, outcomes)
             status = CANCELLED
+            self._cancel_all(run_id, outcomes)
         finally:
             sys.setswitchinterval(switch)
             self._finish_columns(cancelled=status == CANCELLED)
@@ -399,18 +410,28 @@ class Engine:
                     pass
 
     def _cancel_all(self, run_id: str, outcomes: dict[str, AssetOutcome]) -> None:
+        """Interrupt every running unit and wait for it to roll back, up to
+        CANCEL_GRACE, or until a second Ctrl-C (``hurry``)."""
         self.cancel.set()
         live = self._running_tasks()
         for task in live:
             self._interrupt(task)
-        deadline = time.monotonic() + 10
-        for task in live:
-            task.finished.wait(timeout=max(0.0, deadline - time.monotonic()))
+        deadline = time.monotonic() + CANCEL_GRACE
+        try:
+            for task in live:
+                while not task.finished.wait(0.05):
+                    if self._hurry.is_set() or time.monotonic() >= deadline:
+                        break
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C raised by a handler that does not hurry: stop waiting
+        self._collect_done(outcomes)
+
+    def _collect_done(self, outcomes: dict[str, AssetOutcome]) -> None:
         while True:
             try:
                 kind, payload = self._events.get_nowait()
             except queue.Empty:
-                break
+                return
             if kind == "done":
                 outcomes[payload.name] = payload
 

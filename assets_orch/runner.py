@@ -194,6 +194,8 @@ def materialize(
                 if runtime is not None:
                     runtime.store.close()
                 return plan, None
+            if cancel is not None and cancel.is_set():
+                return plan, None  # Ctrl-C while loading: nothing to build, nothing to record
             project.logs_dir.mkdir(parents=True, exist_ok=True)
             warehouse.connect()  # fails here, before the run starts, when it is held
             engine = Engine(

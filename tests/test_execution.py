@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import duckdb
@@ -311,3 +312,49 @@ def test_many_assets_all_built(tmp_path: Path, threads: str) -> None:
     result = Cli(root).json("materialize", "--threads", threads)
     assert result["counts"] == {"success": 30}
     assert table(root, "select v from n29") == [(5,)]
+
+
+def running_rows(root: Path, asset: str = "%") -> list[tuple[str, str]]:
+    if not (root / ".assets/catalog.sqlite").exists():
+        return []
+    con = sqlite3.connect(root / ".assets/catalog.sqlite")
+    try:
+        return con.execute(
+            "select asset, run_id from materializations where status = 'running' and asset like ?",
+            (asset,),
+        ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        con.close()
+
+
+def sleepy_project(root: Path) -> Path:
+    return write_project(
+        root,
+        {
+            "models/base.sql": "select 1 as x",
+            "assets/sleepy.py": sleeper("sleepy", 120, "base"),
+            "models/after_sleepy.sql": "select * from sleepy",
+        },
+    )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_second_signal_stops_waiting_and_still_records_the_run_cancelled(
+    tmp_path: Path, signum: int
+) -> None:
+    root = sleepy_project(tmp_path / "p")
+    proc = spawn_assets("materialize", cwd=root, env={"ASSETS_DEBUG": "1"})
+    wait_for(lambda: running_rows(root, "sleepy"))
+    proc.send_signal(signum)
+    time.sleep(0.5)
+    if proc.poll() is None:
+        proc.send_signal(signum)  # while the first one waits for sleepy to wind down
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert "was cancelled; finished work is kept" in err
+    [run] = Catalog(root / ".assets/catalog.sqlite").runs()
+    assert run.status == "cancelled"
+    assert f"run {run.run_id} cancelled in" in out  # the summary is printed

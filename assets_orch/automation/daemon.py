@@ -389,6 +389,9 @@ class Daemon:
         # The runner's project objects close their catalog connections only when
         # collected; collect now so that a daemon running for weeks keeps few files open.
         gc.collect()
+        if result is None and self.cancel.is_set():
+            self._decide("run", request.trigger, "not started", "the daemon is stopping")
+            return
         if result is None:
             self._decide("run", request.trigger, "nothing to do", "fresh when the run began")
             return

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 
+from ..cancellation import Cancellation
 from . import Context, cli, json_option, pass_ctx
 
 
 @contextmanager
-def _cancel_on_signals() -> Iterator[threading.Event]:
-    """Ctrl-C and SIGTERM set an event that the engine polls: it cancels cleanly."""
-    cancel = threading.Event()
+def _cancel_on_signals() -> Iterator[Cancellation]:
+    """Ctrl-C and SIGTERM set an event that the engine polls: it cancels cleanly; a
+    second one stops waiting (see :mod:`assets_orch.cancellation`)."""
+    cancel = Cancellation()
     previous = {}
 
     def handler(signum: int, frame: object) -> None:
-        if cancel.is_set():  # second Ctrl-C: stop waiting
-            raise KeyboardInterrupt
-        cancel.set()
+        cancel.signal()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, handler)
