@@ -81,6 +81,9 @@ class _Task:
     abandoned: threading.Event = field(default_factory=threading.Event)
     commit_lock: threading.Lock = field(default_factory=threading.Lock)
     finished: threading.Event = field(default_factory=threading.Event)
+    records: list[MaterializationRecord] = field(default_factory=list)  # current attempt's
+    attempt: int = 0
+    committing: bool = False  # past may_commit(): its COMMIT may be going through
 
 
 class Engine:
@@ -386,12 +389,14 @@ class Engine:
             elif now >= task.deadline + TIMEOUT_GRACE:
                 # The worker did not return (a Python loop ignoring interrupts): abandon it.
                 with task.commit_lock:
+                    if task.finished.is_set():
+                        continue  # it reported just now: its outcome is in the queue
                     task.abandoned.set()
                 del running[name]
                 outcome = self._outcome(
                     name,
                     TIMED_OUT,
-                    attempts=1,
+                    attempts=task.attempt,
                     started_at=time.time() - (now - task.started),
                     ended_at=time.time(),
                     error=f"timed out after {task.deadline - task.started:.0f}s (abandoned)",
@@ -411,7 +416,8 @@ class Engine:
 
     def _cancel_all(self, run_id: str, outcomes: dict[str, AssetOutcome]) -> None:
         """Interrupt every running unit and wait for it to roll back, up to
-        CANCEL_GRACE, or until a second Ctrl-C (``hurry``)."""
+        CANCEL_GRACE, or until a second Ctrl-C (``hurry``); what has not wound down by
+        then is abandoned and recorded as cancelled."""
         self.cancel.set()
         live = self._running_tasks()
         for task in live:
@@ -424,6 +430,32 @@ class Engine:
                         break
         except KeyboardInterrupt:
             pass  # a second Ctrl-C raised by a handler that does not hurry: stop waiting
+        for task in self._running_tasks():
+            with task.commit_lock:
+                committing = task.committing
+                if not committing and not task.finished.is_set():
+                    task.abandoned.set()  # it can no longer commit, nor report
+            if committing:
+                # Its COMMIT was under way: give it the moment it needs to report.
+                task.finished.wait(5.0)
+                with task.commit_lock:
+                    if task.finished.is_set():
+                        continue
+                    task.abandoned.set()
+            elif not task.abandoned.is_set():
+                continue  # it finished meanwhile: its outcome is in the queue
+            outcome = self._outcome(
+                task.unit.id,
+                CANCELLED,
+                attempts=task.attempt,
+                started_at=time.time() - (time.monotonic() - task.started),
+                ended_at=time.time(),
+                error="cancelled: the build did not wind down and was abandoned"
+                + (" while committing (the next run reconciles it)" if committing else ""),
+            )
+            outcomes[task.unit.id] = outcome
+            if not committing:  # a commit in flight is left 'running' for reconciliation
+                self._record_final(task, outcome)
         self._collect_done(outcomes)
 
     def _collect_done(self, outcomes: dict[str, AssetOutcome]) -> None:
@@ -446,6 +478,7 @@ class Engine:
     # ---- one unit ---------------------------------------------------------------------
 
     def _worker(self, run_id: str, task: _Task) -> None:
+        outcome: AssetOutcome | None = None
         try:
             outcome = self._build_with_retries(run_id, task)
         except BaseException as e:  # noqa: BLE001 - a worker must always report back
@@ -458,9 +491,12 @@ class Engine:
         finally:
             self._tasks.pop(task.unit.id, None)
             self._release_cursor(task, reuse=False)
-            task.finished.set()
-        if not task.abandoned.is_set():
-            self._events.put(("done", outcome))
+            # Under the lock that abandoning takes: a unit either reports or is
+            # abandoned (and reported by the coordinator), never both, never neither.
+            with task.commit_lock:
+                if outcome is not None and not task.abandoned.is_set():
+                    self._events.put(("done", outcome))
+                task.finished.set()
 
     def _policy(self, spec: AssetSpec) -> tuple[int, float]:
         retries = spec.meta.retries if spec.meta.retries is not None else self.defaults.retries
@@ -478,7 +514,7 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            records = self._start_records(run_id, unit, spec, attempt)
+            records = self._start_records(run_id, task, attempt)
             try:
                 result = self._build_once(task, records)
             except BaseException as e:  # noqa: BLE001
@@ -625,9 +661,8 @@ class Engine:
             for index in range(unit.first or 0, (unit.last or 0) + 1)
         ]
 
-    def _start_records(
-        self, run_id: str, unit: Unit, spec: AssetSpec, attempt: int
-    ) -> list[MaterializationRecord]:
+    def _start_records(self, run_id: str, task: _Task, attempt: int) -> list[MaterializationRecord]:
+        spec, unit = task.spec, task.unit
         records = self._unit_records(
             unit,
             spec,
@@ -644,6 +679,9 @@ class Engine:
                 **{f: self.source_versions.get(f, "absent") for f in spec.file_sources},
             },
         )
+        # Known to the task before they are saved: a cancelled run that abandons the
+        # task records its outcome on these rows, not on new ones.
+        task.records, task.attempt = records, attempt
         self.catalog.save_materializations(records)
         return records
 
@@ -708,9 +746,10 @@ class Engine:
 
         def may_commit() -> bool:
             with task.commit_lock:
-                return not (
+                task.committing = not (
                     task.abandoned.is_set() or task.timed_out.is_set() or self.cancel.is_set()
                 )
+                return task.committing
 
         if task.timed_out.is_set() or self.cancel.is_set():
             raise BuildCancelled("not started")
@@ -783,16 +822,13 @@ class Engine:
         )
 
     def _record_final(self, task: _Task, outcome: AssetOutcome) -> None:
-        records = self._unit_records(
-            task.unit,
-            task.spec,
-            run_id="",
-            status=outcome.status,
-            started_at=outcome.started_at or time.time(),
-            ended_at=outcome.ended_at,
-            code_fingerprint=task.spec.fingerprint,
-            error=outcome.error,
-        )
+        """The outcome of an abandoned unit, on the rows of its last attempt (recorded
+        when the run ends: its own thread may still write them meanwhile)."""
+        ended = outcome.ended_at or time.time()
+        records = [
+            replace(r, status=outcome.status, ended_at=ended, error=outcome.error)
+            for r in task.records
+        ]
         if task.unit.partitioned and self.partitions is not None:
             self.partitions.record_failure(task.unit, outcome.error)
         self._pending_final.extend(records)

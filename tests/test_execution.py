@@ -155,6 +155,13 @@ def test_python_timeout_is_abandoned(tmp_path: Path) -> None:
     assert result.returncode == 1
     status = {a["name"]: a["status"] for a in json.loads(result.stdout)["assets"]}
     assert status == {"stuck": "timed_out", "fine": "success"}
+    # One row for the abandoned attempt, on the attempt's own id: nothing left
+    # 'running' for the next writer to call interrupted.
+    [row] = Catalog(root / ".assets/catalog.sqlite").history("stuck")
+    assert (row.status, row.error) == ("timed_out", "timed out after 0s (abandoned)")
+    assert run_assets("materialize", "fine", cwd=root).stderr == ""
+    [row] = Catalog(root / ".assets/catalog.sqlite").history("stuck")
+    assert row.status == "timed_out"
 
 
 def checked_project(root: Path, predicate: str, severity: str = "error") -> Path:
@@ -340,6 +347,41 @@ def sleepy_project(root: Path) -> Path:
     )
 
 
+def test_a_cancelled_python_asset_that_does_not_return_is_recorded_cancelled_once(
+    tmp_path: Path,
+) -> None:
+    root = sleepy_project(tmp_path / "p")
+    proc = spawn_assets("materialize", "--json", cwd=root)
+    wait_for(lambda: running_rows(root, "sleepy"))
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)  # waits for it to wind down, then gives up
+    assert proc.returncode == 130, err
+    result = json.loads(out)
+    assert result["status"] == "cancelled"
+    assert {a["name"]: a["status"] for a in result["assets"]} == {
+        "base": "success",
+        "sleepy": "cancelled",
+        "after_sleepy": "not_started",
+    }
+    assert running_rows(root) == []
+    catalog = Catalog(root / ".assets/catalog.sqlite")
+    [run] = catalog.runs()
+    assert (run.status, run.counts) == (
+        "cancelled",
+        {"success": 1, "cancelled": 1, "not_started": 1},
+    )
+    [attempt] = catalog.history("sleepy")  # one row: the attempt, cancelled
+    assert attempt.status == "cancelled" and "abandoned" in (attempt.error or "")
+    status = {s["name"]: s for s in Cli(root).json("status")}
+    assert status["sleepy"]["state"] == "missing"
+    assert not any("failed" in r for r in status["sleepy"]["reasons"])
+    # The next writer has nothing to reconcile: no 'interrupted' relabelling.
+    (root / "assets/sleepy.py").write_text(sleeper("sleepy", 0, "base"))
+    again = run_assets("materialize", "--stale", cwd=root)
+    assert again.returncode == 0 and "interrupted" not in again.stderr, again.stderr
+    assert [m.status for m in catalog.history("sleepy")] == ["success", "cancelled"]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_a_second_signal_stops_waiting_and_still_records_the_run_cancelled(
     tmp_path: Path, signum: int
@@ -355,6 +397,9 @@ def test_a_second_signal_stops_waiting_and_still_records_the_run_cancelled(
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "internal error" not in err
     assert "was cancelled; finished work is kept" in err
+    assert "1 cancelled" in out  # the summary is printed
+    assert running_rows(root) == []
     [run] = Catalog(root / ".assets/catalog.sqlite").runs()
-    assert run.status == "cancelled"
-    assert f"run {run.run_id} cancelled in" in out  # the summary is printed
+    assert run.status == "cancelled" and run.counts.get("cancelled") == 1
+    # Nothing was left 'running': a reader has nothing to repair, the run stays cancelled.
+    assert Cli(root).json("runs")[0]["status"] == "cancelled"
