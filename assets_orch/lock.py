@@ -22,13 +22,24 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer
     fcntl = None  # type: ignore[assignment]
 
 
+RECONCILE = "reconcile"  # the run id of a reader repairing the catalog after a crash
+# How long a writer waits for the lock when its holder is not a live writer: a reader
+# repairing the catalog (a second or so), or a process that has not named itself yet.
+WAIT_FOR_REPAIR = 30.0
+
+
 @dataclass
 class WriterLock:
-    """Hold with ``with WriterLock(path, run_id=...) as lock:``; ``lock.warning`` may be set."""
+    """Hold with ``with WriterLock(path, run_id=...) as lock:``; ``lock.warning`` may be set.
+
+    Only a live writer makes another one give up at once; a lock held for a repair
+    (run id ``reconcile``) is waited for, up to ``wait`` seconds.
+    """
 
     path: Path
     run_id: str
     warning: str | None = None
+    wait: float = WAIT_FOR_REPAIR
     _fh: IO[str] | None = None
 
     def __enter__(self) -> WriterLock:
@@ -43,18 +54,16 @@ class WriterLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
         if fcntl is not None:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            deadline = time.monotonic() + self.wait
+            while not _try_lock(fh):
                 holder = _read(fh)
-                fh.close()
-                raise LockError(
-                    "another process is materializing this project: " + describe(holder),
-                    hint="wait for it to finish, or stop it; readers (status, lineage, "
-                    "history) work meanwhile",
-                ) from None
+                if _names_writer(holder) or time.monotonic() >= deadline:
+                    fh.close()
+                    raise refusal(holder)
+                time.sleep(0.05)
         previous = _read(fh)
-        if previous.get("pid") and not _alive(int(previous["pid"])):
+        pid = _pid(previous)
+        if pid is not None and not _alive(pid):
             self.warning = f"took over a lock left by a process that is gone ({describe(previous)})"
         fh.seek(0)
         fh.truncate()
@@ -72,6 +81,40 @@ class WriterLock:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
         self._fh.close()
         self._fh = None
+
+
+def refusal(holder: dict[str, Any]) -> LockError:
+    """The error a second writer gets."""
+    return LockError(
+        "another process is materializing this project: " + describe(holder),
+        hint="wait for it to finish, or stop it; readers (status, lineage, history) work meanwhile",
+    )
+
+
+def _try_lock(fh: IO[str]) -> bool:
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _pid(holder: dict[str, Any]) -> int | None:
+    """The holder's pid, or None when the file names none (or something else)."""
+    pid = holder.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int | str):
+        return None
+    try:
+        value = int(pid)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _names_writer(holder: dict[str, Any]) -> bool:
+    """Whether the lock file names a live process that is writing (not repairing)."""
+    pid = _pid(holder)
+    return pid is not None and holder.get("run_id") != RECONCILE and _alive(pid)
 
 
 def _read(fh: IO[str]) -> dict[str, Any]:
@@ -100,7 +143,7 @@ def describe(holder: dict[str, Any]) -> str:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True

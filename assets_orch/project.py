@@ -254,14 +254,14 @@ def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog)
     if not catalog.unfinished_runs():
         return
     from .errors import LockError
-    from .lock import WriterLock, holder_alive
+    from .lock import RECONCILE, WriterLock, holder_alive
     from .recovery import reconcile
 
     lock_path = root / STATE_DIR / "writer.lock"
     if holder_alive(lock_path):
         return  # a live writer: its run is not abandoned
     try:
-        with WriterLock(lock_path, run_id="reconcile"):
+        with WriterLock(lock_path, run_id=RECONCILE, wait=0):
             warehouse = Warehouse(
                 (root / config.warehouse).resolve(), schema=config.schema_name, root=root
             )

@@ -163,7 +163,7 @@ def _data_versions(warehouse: Warehouse) -> dict[str, str]:
 
     from .warehouse import COMMENT_PREFIX
 
-    con = warehouse.connect()
+    con = warehouse.reading()
     rows = con.execute(
         "SELECT comment FROM duckdb_tables() WHERE comment LIKE ?", [COMMENT_PREFIX + "%"]
     ).fetchall()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Cli, run_assets, spawn_assets, wait_for
+from conftest import Cli, hold_warehouse, run_assets, spawn_assets, wait_for
 from helpers import write_project
 
 pytestmark = pytest.mark.slow
@@ -153,3 +155,87 @@ def test_sigkill_during_a_big_sql_build(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert warehouse_state(root)["big"] == before["big"]
+
+
+def lock_holder(root: Path) -> dict[str, object]:
+    try:
+        return json.loads((root / ".assets/writer.lock").read_text() or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def test_readers_read_the_warehouse_beside_another_reader(tmp_path: Path) -> None:
+    """A reader lists the tables read-only: another reader holding the file does not
+    make it fail (it reopened the file for writing, which DuckDB refuses)."""
+    root = project(tmp_path / "p", 100)
+    assert run_assets("materialize", cwd=root).returncode == 0
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("CREATE TABLE loaded_by_hand AS SELECT 1 AS x")  # the file changed
+    con.close()
+    with hold_warehouse(root / "warehouse.duckdb", read_only=True):
+        for args in (("status", "--json"), ("list", "--json"), ("check",)):
+            result = run_assets(*args, cwd=root)
+            assert result.returncode == 0, (args, result.stderr)
+            assert "in use by another process" not in result.stdout + result.stderr
+
+
+def test_a_writer_waits_for_a_reader_that_holds_the_warehouse_briefly(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", 100)
+    assert run_assets("materialize", cwd=root).returncode == 0
+    with hold_warehouse(root / "warehouse.duckdb", read_only=True) as reader:
+        proc = spawn_assets("materialize", "other", cwd=root)
+        # The writer holds the writer lock and is about to open the warehouse.
+        wait_for(lambda: lock_holder(root).get("pid") == proc.pid)
+        time.sleep(1.0)
+        assert reader.stdin is not None
+        reader.stdin.close()  # the reader is done
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+
+
+def test_a_writer_waits_for_a_reader_repairing_the_catalog(tmp_path: Path) -> None:
+    """A reader that repairs the catalog after a crash holds the writer lock for a
+    moment (run 'reconcile'): a writer waits for it instead of giving up."""
+    root = project(tmp_path / "p", 100)
+    script = (
+        "import sys, time; from pathlib import Path; "
+        "from assets_orch.lock import WriterLock; "
+        "lock = WriterLock(Path(sys.argv[1]), run_id='reconcile'); lock.acquire(); "
+        "print('held', flush=True); sys.stdin.read(); lock.release()"
+    )
+    repair = subprocess.Popen(
+        [sys.executable, "-c", script, str(root / ".assets/writer.lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert repair.stdout is not None and repair.stdout.readline().strip() == "held"
+    proc = spawn_assets("materialize", cwd=root)
+    time.sleep(2.0)  # the writer reaches the lock meanwhile and waits
+    assert proc.poll() is None
+    assert repair.stdin is not None
+    repair.stdin.close()
+    repair.wait(timeout=30)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    # A second writer (a live run holding the lock) is still refused at once.
+    with_lock = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            script.replace("'reconcile'", "'run-1'"),
+            str(root / ".assets/writer.lock"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert with_lock.stdout is not None and with_lock.stdout.readline().strip() == "held"
+        second = run_assets("materialize", cwd=root)
+        assert second.returncode == 1
+        assert f"pid {with_lock.pid}, run run-1" in second.stderr
+    finally:
+        assert with_lock.stdin is not None
+        with_lock.stdin.close()
+        with_lock.wait(timeout=30)
