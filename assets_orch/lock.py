@@ -150,6 +150,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def check_free(path: Path) -> None:
+    """Raise the LockError a second writer gets when a live writer holds the lock.
+
+    A quick look, before a command imports what a run needs (a second ``materialize``
+    is refused in a fraction of a second); taking the lock is what decides.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            holder = _read(fh)
+    except OSError:
+        return
+    # The file may name a process that died without clearing it: the lock says.
+    if _names_writer(holder) and holder_alive(path):
+        raise refusal(holder)
+
+
 def holder_alive(path: Path) -> bool:
     """True when a live process holds the writer lock (used to tell crashed runs)."""
     if not path.exists() or fcntl is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -193,49 +195,66 @@ def test_a_writer_waits_for_a_reader_that_holds_the_warehouse_briefly(tmp_path: 
     assert proc.returncode == 0, err
 
 
-def test_a_writer_waits_for_a_reader_repairing_the_catalog(tmp_path: Path) -> None:
-    """A reader that repairs the catalog after a crash holds the writer lock for a
-    moment (run 'reconcile'): a writer waits for it instead of giving up."""
-    root = project(tmp_path / "p", 100)
-    script = (
-        "import sys, time; from pathlib import Path; "
-        "from assets_orch.lock import WriterLock; "
-        "lock = WriterLock(Path(sys.argv[1]), run_id='reconcile'); lock.acquire(); "
-        "print('held', flush=True); sys.stdin.read(); lock.release()"
-    )
-    repair = subprocess.Popen(
-        [sys.executable, "-c", script, str(root / ".assets/writer.lock")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert repair.stdout is not None and repair.stdout.readline().strip() == "held"
-    proc = spawn_assets("materialize", cwd=root)
-    time.sleep(2.0)  # the writer reaches the lock meanwhile and waits
-    assert proc.poll() is None
-    assert repair.stdin is not None
-    repair.stdin.close()
-    repair.wait(timeout=30)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    # A second writer (a live run holding the lock) is still refused at once.
-    with_lock = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            script.replace("'reconcile'", "'run-1'"),
-            str(root / ".assets/writer.lock"),
-        ],
+LOCK_HOLDER = (
+    "import sys; from pathlib import Path; from assets_orch.lock import WriterLock; "
+    "lock = WriterLock(Path(sys.argv[1]), run_id=sys.argv[2]); lock.acquire(); "
+    "print('held', flush=True); sys.stdin.read(); lock.release()"
+)
+
+
+@contextlib.contextmanager
+def hold_lock(root: Path, run_id: str) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the writer lock as ``run_id``; close its stdin to end it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(root / ".assets/writer.lock"), run_id],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert with_lock.stdout is not None and with_lock.stdout.readline().strip() == "held"
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        assert holder.stdin is not None
+        if not holder.stdin.closed:
+            holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def test_a_writer_waits_for_a_reader_repairing_the_catalog(tmp_path: Path) -> None:
+    """A reader that repairs the catalog after a crash holds the writer lock for a
+    moment (run 'reconcile'): a writer waits for it instead of giving up."""
+    root = project(tmp_path / "p", 100)
+    with hold_lock(root, "reconcile") as repair:
+        proc = spawn_assets("materialize", cwd=root)
+        time.sleep(2.0)  # the writer reaches the lock meanwhile and waits
+        assert proc.poll() is None
+        assert repair.stdin is not None
+        repair.stdin.close()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    # A live writer holding the lock is still refused at once.
+    with hold_lock(root, "run-1") as writer:
         second = run_assets("materialize", cwd=root)
         assert second.returncode == 1
-        assert f"pid {with_lock.pid}, run run-1" in second.stderr
-    finally:
-        assert with_lock.stdin is not None
-        with_lock.stdin.close()
-        with_lock.wait(timeout=30)
+        assert f"pid {writer.pid}, run run-1" in second.stderr
+
+
+def test_a_second_writer_is_refused_before_the_engine_is_imported(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", 100)
+    script = (
+        "import atexit, sys; "
+        "atexit.register(lambda: print(sorted(m for m in ('duckdb', 'sqlglot', 'pydantic') "
+        "if m in sys.modules))); "
+        "from assets_orch.cli import main; main(['materialize'])"
+    )
+    with hold_lock(root, "run-1") as writer:
+        refused = subprocess.run(
+            [sys.executable, "-c", script], cwd=root, capture_output=True, text=True
+        )
+    assert refused.returncode == 1
+    assert f"another process is materializing this project: pid {writer.pid}" in refused.stderr
+    assert refused.stdout.strip() == "[]"  # refused before the heavy imports
+    # A lock file left by a dead process is not a holder: the run goes on.
+    (root / ".assets/writer.lock").write_text('{"pid": 999999999, "run_id": "gone"}')
+    assert run_assets("materialize", cwd=root).returncode == 0

@@ -48,6 +48,12 @@ def _run(
     batch_size: int | None = None,
     full_refresh: bool = False,
 ) -> None:
+    if not dry_run:
+        # Refuse a second writer before importing the engine (sqlglot, pydantic, DuckDB).
+        from ..lock import check_free
+        from ..paths import LOCK_FILE, STATE_DIR, find_project_root
+
+        check_free(find_project_root(ctx.project_dir) / STATE_DIR / LOCK_FILE)
     from rich.markup import escape
 
     from ..errors import RunCancelledError, RunFailedError
