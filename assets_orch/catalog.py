@@ -728,11 +728,37 @@ class Catalog:
 
     # ---- crash recovery ---------------------------------------------------------------
 
-    def mark_run_ended(self, run_id: str, status: str, message: str) -> None:
-        """Close a run left ``running`` by a dead process."""
+    def add_run_notes(self, run_id: str, lines: Iterable[str]) -> None:
+        """Append lines to a run's message (what a repair found after it ended)."""
+        text = "\n".join(lines)
+        if not text:
+            return
         with self._write() as c:
             c.execute(
-                "UPDATE runs SET status = ?, ended_at = coalesce(ended_at, ?), message = ? "
-                "WHERE run_id = ?",
-                (status, time.time(), message, run_id),
+                "UPDATE runs SET message = CASE WHEN message IS NULL OR message = '' THEN ? "
+                "ELSE message || char(10) || ? END WHERE run_id = ?",
+                (text, text, run_id),
+            )
+
+    def mark_run_ended(
+        self,
+        run_id: str,
+        status: str,
+        message: str,
+        *,
+        counts: dict[str, int] | None = None,
+        ended_at: float | None = None,
+    ) -> None:
+        """Close a run left ``running`` by a dead process (ended: when last seen)."""
+        with self._write() as c:
+            c.execute(
+                "UPDATE runs SET status = ?, ended_at = coalesce(ended_at, ?), message = ?, "
+                "counts = coalesce(?, counts) WHERE run_id = ?",
+                (
+                    status,
+                    ended_at if ended_at is not None else time.time(),
+                    message,
+                    json.dumps(counts, sort_keys=True) if counts is not None else None,
+                    run_id,
+                ),
             )

@@ -140,6 +140,11 @@ def describe(holder: dict[str, Any]) -> str:
     return f"pid {holder.get('pid')}, run {holder.get('run_id')}{when}"
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user counts)."""
+    return _alive(pid)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

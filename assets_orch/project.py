@@ -79,7 +79,9 @@ class Project:
         config = load_config(root)
         catalog = Catalog(root / STATE_DIR / "catalog.sqlite")
         if warehouse is None:
-            _reconcile_if_abandoned(root, config, catalog)
+            from .recovery import repair_if_abandoned
+
+            repair_if_abandoned(root, config, catalog)
         view, names, comments = _warehouse_state(root, config, catalog, warehouse)
         leftovers = Leftovers(catalog, config, comments)
         tables = names if check_tables else None
@@ -243,38 +245,6 @@ class Project:
         blob = json.dumps([a[:4] for a in assets] + edges, sort_keys=True)
         blob += json.dumps([a[4] for a in assets], sort_keys=True, default=str)
         self.catalog.save_graph(assets, edges, hashlib.sha256(blob.encode()).hexdigest())
-
-
-def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog) -> None:
-    """After a crash, repair the catalog before anyone reads it (when no writer lives).
-
-    A run left ``running`` by a dead process may have committed tables the catalog
-    does not know yet; reconciling first keeps ``status`` and the warehouse in step.
-    """
-    if not catalog.unfinished_runs():
-        return
-    from .errors import LockError
-    from .lock import RECONCILE, WriterLock, holder_alive
-    from .recovery import reconcile
-
-    lock_path = root / STATE_DIR / "writer.lock"
-    if holder_alive(lock_path):
-        return  # a live writer: its run is not abandoned
-    try:
-        with WriterLock(lock_path, run_id=RECONCILE, wait=0):
-            warehouse = Warehouse(
-                (root / config.warehouse).resolve(), schema=config.schema_name, root=root
-            )
-            try:
-                warehouse.connect()
-            except WarehouseBusyError:
-                return  # held by a process outside our lock (a notebook): try later
-            try:
-                reconcile(catalog, warehouse)
-            finally:
-                warehouse.close()
-    except LockError:
-        return  # a writer started meanwhile
 
 
 def _warehouse_state(

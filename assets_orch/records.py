@@ -17,6 +17,7 @@ TIMED_OUT = "timed_out"
 SKIPPED = "skipped"
 CANCELLED = "cancelled"
 INTERRUPTED = "interrupted"  # the process died mid-build (found at reconciliation)
+CRASHED = "crashed"  # a run whose process died (found at reconciliation)
 FAILURE_STATUSES = frozenset({FAILED, TIMED_OUT, INTERRUPTED})
 
 

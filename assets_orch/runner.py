@@ -168,7 +168,7 @@ def materialize(
         try:
             project = Project.load(project_root, warehouse=warehouse)
             notes = [lock.warning] if lock.warning else []
-            notes += reconcile(project.catalog, warehouse)
+            notes += reconcile(project.catalog, warehouse, lock_note=lock.warning)
             notes += _reset_partitioned(project, warehouse, selection, options)
             if notes:
                 # Reconciliation may have changed what the warehouse view should say.

@@ -258,3 +258,47 @@ def test_a_second_writer_is_refused_before_the_engine_is_imported(tmp_path: Path
     # A lock file left by a dead process is not a holder: the run goes on.
     (root / ".assets/writer.lock").write_text('{"pid": 999999999, "run_id": "gone"}')
     assert run_assets("materialize", cwd=root).returncode == 0
+
+
+def crashed_mid_run(root: Path) -> None:
+    """A run of ``project`` killed (SIGKILL) while ``slow`` builds, after ``big`` committed."""
+    assert run_assets("materialize", cwd=root, env={"SLOW": "0"}).returncode == 0
+    (root / "models/big.sql").write_text("select range as id, range % 7 as k from range(2000)\n")
+    proc = spawn_assets("materialize", "--stale", "--threads", "1", cwd=root, env={"SLOW": "60"})
+    wait_for(lambda: "slow" in running_assets(root))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def test_runs_shows_a_dead_run_as_crashed_with_what_the_repair_found(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", 1000)
+    crashed_mid_run(root)
+    # `runs` is the first command after the crash: it repairs the catalog first.
+    [last, _] = Cli(root).json("runs")
+    assert last["status"] == "crashed"
+    assert last["counts"] == {"interrupted": 1, "success": 1}
+    lines = last["message"].splitlines()
+    assert lines[0].startswith("the process (pid ") and lines[0].endswith("died during the run")
+    assert any(line.startswith("took over a lock left by a process that is gone") for line in lines)
+    assert "slow: build of run " + last["run_id"] + " was interrupted" in last["message"]
+    shown = Cli(root)("runs", "show", last["run_id"]).output
+    assert "crashed" in shown and "slow: build of run" in shown and "died during the run" in shown
+    # The notes stay with the run: the next writer has nothing left to repair.
+    again = run_assets("materialize", "--stale", cwd=root, env={"SLOW": "0"})
+    assert again.returncode == 0 and "note:" not in again.stderr, again.stderr
+    assert Cli(root).json("runs", "show", last["run_id"])["message"] == last["message"]
+
+
+def test_runs_shows_a_dead_run_as_crashed_before_it_can_be_repaired(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", 1000)
+    crashed_mid_run(root)
+    with hold_warehouse(root / "warehouse.duckdb", write=True):  # a notebook: no repair
+        [last, _] = Cli(root).json("runs")
+        assert last["status"] == "crashed"
+        assert "not repaired yet" in last["message"]
+        assert running_assets(root) == {"slow"}  # still unrepaired in the catalog
+    status = {s["name"]: s for s in Cli(root).json("status")}  # repairs now
+    assert status["big"]["state"] == "fresh"
+    assert running_assets(root) == set()
+    [last, _] = Cli(root).json("runs")
+    assert last["status"] == "crashed" and "slow: build of run" in last["message"]
