@@ -126,7 +126,12 @@ class Engine:
         self._idle_cursors: list[Any] = []  # DuckDB cursors that plain SQL builds reuse
         self._workers = WorkerPool("asset-worker")
         self._cursor_lock = threading.Lock()
-        self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+        self._log: Any = None
+        if log_path:
+            try:
+                self._log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115
+            except OSError:
+                pass  # the run log is a convenience: never a reason to fail a run
 
     # ---- public -----------------------------------------------------------------------
 
@@ -183,8 +188,7 @@ class Engine:
             result = RunResult(run_id, status, {n: outcomes[n] for n in names}, started, ended)
             self.catalog.finish_run(run_id, status=status, counts=result.counts())
             self._write_log(f"run {run_id} {status}: {result.counts()}")
-            if self._log:
-                self._log.close()
+            self._close_log()
         return result
 
     # ---- scheduling -------------------------------------------------------------------
@@ -864,9 +868,20 @@ class Engine:
         if self._log:
             now = time.time()
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-            self._log.write(f"{stamp}.{int(now % 1 * 1e6):06d}Z {line}\n")
-            if " - " in line or "failed" in line or "timed out" in line:
-                self._log.flush()
+            try:
+                self._log.write(f"{stamp}.{int(now % 1 * 1e6):06d}Z {line}\n")
+                if " - " in line or "failed" in line or "timed out" in line:
+                    self._log.flush()
+            except OSError:  # a full disk: the run goes on, and so does the catalog
+                self._close_log()
+
+    def _close_log(self) -> None:
+        log, self._log = self._log, None
+        if log is not None:
+            try:
+                log.close()
+            except OSError:
+                pass
 
 
 def plan_statuses(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import LockError
+from .errors import CatalogError, LockError
 
 try:
     import fcntl
@@ -50,9 +50,15 @@ class WriterLock:
         self.release()
 
     def acquire(self) -> None:
-        """Take the lock or raise LockError naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        """Take the lock or raise LockError naming the holder (a CatalogError when the
+        lock file cannot be used: permissions, a folder in its place)."""
+        from .catalog import check_state_folder
+
+        check_state_folder(self.path.parent)
+        try:
+            fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        except OSError as e:
+            raise unusable(self.path, e) from e
         if fcntl is not None:
             deadline = time.monotonic() + self.wait
             while not _try_lock(fh):
@@ -81,6 +87,28 @@ class WriterLock:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
         self._fh.close()
         self._fh = None
+
+
+def unusable(path: Path, error: OSError) -> CatalogError:
+    """The error for a lock file that cannot be opened (never a reason to lose history)."""
+    from .catalog import PERMISSION_HINT
+
+    if isinstance(error, IsADirectoryError) or path.is_dir():
+        return CatalogError(
+            f"{path.name} is a folder, not the writer lock file",
+            path=str(path),
+            hint=f"remove the folder ('rmdir {path}' when it is empty); the lock file holds "
+            "no history and is created again",
+        )
+    if isinstance(error, PermissionError):
+        return CatalogError(
+            f"cannot open the writer lock {path.name}: permission denied",
+            path=str(path),
+            hint=PERMISSION_HINT,
+        )
+    return CatalogError(
+        f"cannot open the writer lock {path.name}: {error.strerror}", path=str(path)
+    )
 
 
 def refusal(holder: dict[str, Any]) -> LockError:
@@ -172,10 +200,20 @@ def check_free(path: Path) -> None:
 
 
 def holder_alive(path: Path) -> bool:
-    """True when a live process holds the writer lock (used to tell crashed runs)."""
-    if not path.exists() or fcntl is None:
+    """True when a live process holds the writer lock (used to tell crashed runs).
+
+    Opened for reading only (a reader may not be allowed to write it); a lock file
+    that cannot be read at all counts as held: nothing can be concluded from it.
+    """
+    if fcntl is None:
         return False
-    with open(path, "a+", encoding="utf-8") as fh:
+    try:
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return not path.is_dir()  # a folder in its place holds nothing
+    with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:

@@ -28,7 +28,7 @@ from . import project_cache
 from .catalog import Catalog
 from .config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_project_root, load_config
 from .discovery import discover
-from .errors import WarehouseBusyError
+from .errors import CatalogError, WarehouseBusyError
 from .graph import AssetGraph
 from .leftovers import Leftover, Leftovers
 from .parse_cache import CACHE_FILE, ParseCache
@@ -155,7 +155,10 @@ class Project:
         previous = self.catalog.source_observations()
         versions, changed = observe(self.root, patterns, previous, now=now or time.time())
         if changed:
-            self.catalog.save_source_observations(changed)
+            try:
+                self.catalog.save_source_observations(changed)
+            except CatalogError:
+                pass  # read-only or full: a cache; the next command hashes them again
         return versions
 
     def snapshot(self, only: set[str] | None = None) -> CatalogSnapshot:

@@ -115,7 +115,7 @@ def repair_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog) -> 
     """
     if not catalog.unfinished_runs():
         return []
-    from .errors import LockError, WarehouseBusyError
+    from .errors import CatalogError, LockError, WarehouseBusyError
     from .lock import RECONCILE, WriterLock, holder_alive
     from .paths import LOCK_FILE, STATE_DIR
 
@@ -137,6 +137,8 @@ def repair_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog) -> 
                 warehouse.close()
     except LockError:
         return []  # a writer started meanwhile
+    except CatalogError:
+        return []  # the catalog or the lock cannot be written: read what is recorded
 
 
 def shown_as_crashed(runs: list[RunRecord], lock_path: Path) -> list[RunRecord]:
