@@ -179,6 +179,12 @@ PERMISSION_HINT = (
 )
 
 
+FULL_HINT = (
+    "free disk space on the drive that holds .assets/, then run the command again; the "
+    "next command records what a run had committed (nothing is half-written)"
+)
+
+
 def catalog_error(error: BaseException, path: Path, doing: str) -> CatalogError:
     """A clear error for a SQLite failure on the catalog at ``path`` while ``doing``
     (``open``, ``write``, ``read``): what happened, where, and what to do."""
@@ -189,6 +195,12 @@ def catalog_error(error: BaseException, path: Path, doing: str) -> CatalogError:
             f"cannot {doing} the catalog: permission denied ({text})",
             path=str(path),
             hint=PERMISSION_HINT,
+        )
+    if "disk is full" in lower or "no space left" in lower:
+        return CatalogError(
+            f"cannot {doing} the catalog: the disk is full ({text})",
+            path=str(path),
+            hint=FULL_HINT,
         )
     if any(marker in lower for marker in _DAMAGED):
         return CatalogError(

@@ -25,9 +25,11 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .cancellation import Cancellation, hurry_of, shielded
+from .errors import CatalogError
 from .outcomes import (
     NOT_STARTED,
     UNCHANGED,
@@ -42,6 +44,7 @@ from .records import (
     CANCELLED,
     FAILED,
     RUNNING,
+    RUNS_IN_PROGRESS,
     SKIPPED,
     SUCCESS,
     TIMED_OUT,
@@ -123,6 +126,8 @@ class Engine:
         # are recorded when the run ends (their own thread may never report back).
         self._tasks: dict[str, _Task] = {}
         self._pending_final: list[MaterializationRecord] = []
+        # The first catalog write that failed (disk full): nothing new starts after it.
+        self._catalog_error: CatalogError | None = None
         self._idle_cursors: list[Any] = []  # DuckDB cursors that plain SQL builds reuse
         self._workers = WorkerPool("asset-worker")
         self._cursor_lock = threading.Lock()
@@ -151,12 +156,17 @@ class Engine:
     def _run_plan(self, plan: WorkPlan, run_id: str) -> RunResult:
         names = plan.ids
         started = time.time()
-        self.catalog.start_run(
-            run_id,
-            trigger=self.options.trigger,
-            selection=self.options.selection,
-            pid=os.getpid(),
-        )
+        RUNS_IN_PROGRESS.add(run_id)
+        try:
+            self.catalog.start_run(
+                run_id,
+                trigger=self.options.trigger,
+                selection=self.options.selection,
+                pid=os.getpid(),
+            )
+        except CatalogError:
+            RUNS_IN_PROGRESS.discard(run_id)
+            raise  # nothing was started
         self._write_log(
             f"run {run_id} started: {len(names)} unit(s), trigger "
             f"{self.options.trigger}, selection '{self.options.selection}'"
@@ -184,9 +194,21 @@ class Engine:
             ended = time.time()
             for name in names:
                 outcomes.setdefault(name, self._outcome(name, NOT_STARTED))
-            self._record_not_built(run_id, outcomes)
+            if self._catalog_error is None:
+                self._recording(self._record_not_built, run_id, outcomes)
+            if self._catalog_error is not None and status == SUCCESS:
+                status = FAILED
             result = RunResult(run_id, status, {n: outcomes[n] for n in names}, started, ended)
-            self.catalog.finish_run(run_id, status=status, counts=result.counts())
+            if self._catalog_error is None:
+                counts = result.counts()
+                self._recording(
+                    partial(self.catalog.finish_run, status=status, counts=counts), run_id
+                )
+            if self._catalog_error is not None:
+                # The run stays 'running' in the catalog; once its process has ended, the
+                # next command closes it as crashed and records what had committed.
+                result.catalog_error = self._catalog_error
+            RUNS_IN_PROGRESS.discard(run_id)
             self._write_log(f"run {run_id} {status}: {result.counts()}")
             self._close_log()
         return result
@@ -225,6 +247,8 @@ class Engine:
                 o.status in (FAILED, TIMED_OUT) for o in outcomes.values()
             ):
                 stop = True
+            if self._catalog_error is not None:
+                stop = True  # nothing more can be recorded: start nothing new
 
     def _tick(self, running: dict[str, _Task]) -> float:
         deadlines = [t.deadline for t in running.values() if t.deadline is not None]
@@ -462,6 +486,19 @@ class Engine:
                 self._record_final(task, outcome)
         self._collect_done(outcomes)
 
+    def _recording(self, write: Callable[..., object], *args: Any) -> bool:
+        """``write(*args)`` to the catalog; when the catalog cannot be written (a full
+        disk) keep the first error, start nothing new, let what runs finish: False."""
+        try:
+            write(*args)
+        except CatalogError as e:
+            with self._cursor_lock:
+                if self._catalog_error is None:
+                    self._catalog_error = e
+            self._write_log(f"catalog write failed: {e.message}")
+            return False
+        return True
+
     def _collect_done(self, outcomes: dict[str, AssetOutcome]) -> None:
         while True:
             try:
@@ -518,20 +555,37 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            records = self._start_records(run_id, task, attempt)
+            if self._catalog_error is not None:
+                # Not recorded as started, so not built: nothing could reconcile it.
+                return self._outcome(
+                    unit.id,
+                    FAILED,
+                    attempts=attempt - 1,
+                    started_at=first_start,
+                    ended_at=time.time(),
+                    error=f"not built: {self._catalog_error.message}",
+                )
+            if not self._recording(self._start_records, run_id, task, attempt):
+                continue
+            records = task.records
             try:
                 result = self._build_once(task, records)
             except BaseException as e:  # noqa: BLE001
                 status, message, tb = self._classify(task, e)
                 ended = time.time()
-                self.catalog.save_materializations(
-                    replace(r, status=status, ended_at=ended, error=message, traceback=tb)
-                    for r in records
+                self._recording(
+                    self.catalog.save_materializations,
+                    [
+                        replace(r, status=status, ended_at=ended, error=message, traceback=tb)
+                        for r in records
+                    ],
                 )
                 checks = tuple(e.results) if isinstance(e, ChecksFailed) else ()
                 if checks:
                     self._record_checks(run_id, records[0], checks)
-                retryable = status == FAILED and not self.cancel.is_set()
+                retryable = (
+                    status == FAILED and not self.cancel.is_set() and self._catalog_error is None
+                )
                 if retryable and attempt <= retries:
                     wait = delay * (2 ** (attempt - 1)) * (0.5 + random.random())
                     self._events.put(("retrying", (unit.id, attempt + 1, message)))
@@ -550,7 +604,7 @@ class Engine:
                         )
                     continue
                 if unit.partitioned and self.partitions and status in (FAILED, TIMED_OUT):
-                    self.partitions.record_failure(unit, message)
+                    self._recording(self.partitions.record_failure, unit, message)
                 return self._outcome(
                     unit.id,
                     status,
@@ -575,7 +629,9 @@ class Engine:
                 columns=build.columns,
                 data_version=build.data_version,
             )
-            self.catalog.finish_materialization(final)
+            # Committed: a success even if the catalog cannot say so now (its row stays
+            # 'running' and the next command finds the table's COMMENT: recorded then).
+            self._recording(self.catalog.finish_materialization, final)
             self._record_checks(run_id, records[0], build.checks)
             self.snapshot.assets[spec.name] = AssetHistory(final, SUCCESS)
             self._column_tracker().record_later(spec, final, self.snapshot)
@@ -615,11 +671,11 @@ class Engine:
             )
             for i, r in zip(indices, records, strict=True)
         ]
-        self.catalog.save_materializations(finals)
-        self._record_checks(run_id, records[0], batch.checks)
-        self.partitions.record_success(
-            task.unit, batch, self.partitions.consumed(task.unit, self.snapshot), self.snapshot
-        )
+        partitions = self.partitions
+        if self._recording(self.catalog.save_materializations, finals):
+            self._record_checks(run_id, records[0], batch.checks)
+            consumed = partitions.consumed(task.unit, self.snapshot)
+            self._recording(partitions.record_success, task.unit, batch, consumed, self.snapshot)
         return self._outcome(
             task.unit.id,
             SUCCESS,
@@ -821,8 +877,10 @@ class Engine:
     def _record_checks(
         self, run_id: str, record: MaterializationRecord, results: tuple[Any, ...]
     ) -> None:
-        self.catalog.record_checks(
-            record.asset, results, run_id=run_id, materialization_id=record.id
+        self._recording(
+            partial(self.catalog.record_checks, run_id=run_id, materialization_id=record.id),
+            record.asset,
+            results,
         )
 
     def _record_final(self, task: _Task, outcome: AssetOutcome) -> None:

@@ -17,7 +17,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog
-from .records import CRASHED, INTERRUPTED, RUNNING, SUCCESS, MaterializationRecord, RunRecord
+from .records import (
+    CRASHED,
+    INTERRUPTED,
+    RUNNING,
+    RUNS_IN_PROGRESS,
+    SUCCESS,
+    MaterializationRecord,
+    RunRecord,
+)
 from .warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -75,7 +83,7 @@ def reconcile(catalog: Catalog, warehouse: Warehouse, *, lock_note: str | None =
         by_run.setdefault(mat.run_id, []).append(line)
     notes = [line for lines in by_run.values() for line in lines]
     for run in catalog.unfinished_runs():
-        if run.pid == os.getpid():
+        if run.pid == os.getpid() and run.run_id in RUNS_IN_PROGRESS:
             continue
         lines = [f"the process (pid {run.pid}) died during the run"]
         lines += [lock_note] if lock_note else []

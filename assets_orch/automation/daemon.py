@@ -397,6 +397,8 @@ class Daemon:
             return
         report.runs.append(result)
         counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(result.counts().items()))
+        if result.catalog_error is not None:
+            counts += f"; not recorded in full: {result.catalog_error.message}"
         self._decide("run", request.trigger, result.status, counts, result.run_id)
         events = alerts.run_events(result, trigger=request.trigger)
         self._send(project.config.alerts, events, project=project.config.name)

@@ -142,6 +142,15 @@ def _run(
     else:
         run_summary(result)
     _send_alerts(ctx, result, trigger)
+    if result.catalog_error is not None:
+        from ..errors import CatalogError
+
+        error = result.catalog_error
+        raise CatalogError(
+            f"run {result.run_id} could not be recorded in full: {error.message}",
+            path=error.path,
+            hint=error.hint,
+        )
     if result.status == "cancelled":
         raise RunCancelledError(
             f"run {result.run_id} was cancelled; finished work is kept",
