@@ -371,3 +371,51 @@ def test_a_due_run_the_stopping_daemon_did_not_start_is_started_by_the_next(
     )
     assert [r.status for r in resumed.runs] == ["success"]
     assert later.runs == []  # done: no longer kept
+
+
+def test_every_request_of_a_stopped_tick_is_taken_up(tmp_path: Path) -> None:
+    """Two schedules due at once; the daemon is stopped during the first run: both runs
+    are done by the next daemon, the cancelled one and the one never started."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/stg.sql": "select 1 as v",
+            "assets/waiter.py": WAITER,
+            "models/quick.sql": "select 2 as w",
+        },
+        'name = "t"\n\n[defaults]\nthreads = 1\n\n'
+        '[[schedules]]\nname = "a"\ncron = "0 6 * * *"\nselect = ["+waiter"]\n'
+        "stale_only = false\n\n"
+        '[[schedules]]\nname = "b"\ncron = "0 6 * * *"\nselect = ["quick"]\n'
+        "stale_only = false\n",
+    )
+    six = 1_796_104_800.0  # a 06:00 UTC
+    first = Daemon(root, env={})
+    catalog = Catalog(root / ".assets/catalog.sqlite")
+
+    def stop_during_waiter() -> None:
+        wait_for(lambda: [m for m in catalog.running_materializations() if m.asset == "waiter"])
+        first.cancel.set()
+        (root / "release").touch()  # it returns, and may not commit
+
+    stopper = threading.Thread(target=stop_during_waiter)
+    try:
+        first.tick(six - 60)
+        stopper.start()
+        stopped = first.tick(six)
+        stopper.join(timeout=60)
+    finally:
+        first.close()
+    assert [r.status for r in stopped.runs] == ["cancelled"]
+    second = Daemon(root, env={})
+    try:
+        resumed = second.tick(six + 30)
+    finally:
+        second.close()
+    assert [d.subject for d in resumed.decisions if d.action == "resumed"] == [
+        "schedule:a",
+        "schedule:b",
+    ]
+    assert [r.status for r in resumed.runs] == ["success", "success"]
+    built = {m.asset for r in resumed.runs for m in catalog.materializations_of_run(r.run_id)}
+    assert built == {"waiter", "quick"}  # stg was built by the cancelled run: left out

@@ -136,6 +136,7 @@ class Daemon:
         self.server: TriggerServer | None = None
         self.deferred: list[RunRequest] = []
         self._took_up = False  # requests left by an earlier daemon are taken up once
+        self._pending: list[RunRequest] = []  # this tick's requests whose run has not ended
         self._wake = threading.Event()
         self._graph_select: Callable[[tuple[str, ...]], object] | None = None
         self._warned: set[str] = set()
@@ -272,7 +273,7 @@ class Daemon:
 
         # Kept in the catalog until their run ends: a daemon stopped or killed before
         # that takes them up at its next start.
-        pending = list(requests)
+        pending = self._pending = list(requests)
         self._keep(pending)
         for request in requests:
             if self.cancel.is_set():
@@ -459,7 +460,7 @@ class Daemon:
             if plan.names:
                 started.append(plan.run_id)
                 request.run_id = plan.run_id
-                self._keep([request, *self.deferred])
+                self._keep(self._pending)
                 detail = f"{len(plan.names)} asset(s); {request.reason}"
                 self._decide("run", request.trigger, "started", detail, plan.run_id)
 
