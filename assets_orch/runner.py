@@ -209,6 +209,7 @@ def materialize(
                 return plan, None
             if cancel is not None and cancel.is_set():
                 return plan, None  # Ctrl-C while loading: nothing to build, nothing to record
+            _check_writable_folder(warehouse.path)
             warehouse.connect()  # fails here, before the run starts, when it is held
             engine = Engine(
                 graph=project.graph,
@@ -237,6 +238,22 @@ def materialize(
             if project is not None:
                 # Close now, not at garbage collection: the daemon runs this many times.
                 project.catalog.close()
+
+
+def _check_writable_folder(path: Path) -> None:
+    """DuckDB writes ``NAME.wal`` beside the warehouse at every commit: in a folder this
+    user cannot write, every build would fail at its commit. Say so before the run."""
+    from .errors import WarehouseFileError
+
+    folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise WarehouseFileError(
+            f"cannot write in the folder of the warehouse {path.name} (permission denied): "
+            f"DuckDB writes {path.name}.wal beside it at every commit",
+            path=str(folder),
+            hint="give this user write access to that folder, or run the command as the "
+            "user who owns the project",
+        )
 
 
 def _log_path(project: Project, run_id: str) -> tuple[Path | None, str | None]:

@@ -89,7 +89,6 @@ _FILE_PROBLEMS = (
     ("corrupt", "is damaged"),
     ("checksum", "is damaged"),
     ("could not read enough bytes", "is damaged (truncated)"),
-    ("permission denied", "cannot be read (permission denied)"),
     ("is a directory", "is a directory, not a DuckDB database file"),
 )
 _REPLACE = (
@@ -98,8 +97,9 @@ _REPLACE = (
 )
 
 
-def open_error(path: Path, error: Exception, *, waited: float = 0.0) -> WarehouseError:
-    """The error to raise when DuckDB cannot open the warehouse file at ``path``.
+def open_error(path: Path, error: Exception, *, writing: bool = False) -> WarehouseError:
+    """The error to raise when DuckDB cannot open the warehouse file at ``path`` (for
+    writing: a writer, which waited WRITER_WAIT seconds for a busy file).
 
     Only a lock held by another process is "busy" (exit 1: wait and retry); anything
     else is a problem with the file itself (exit 2: the user must act).
@@ -114,7 +114,7 @@ def open_error(path: Path, error: Exception, *, waited: float = 0.0) -> Warehous
     if any(marker in lower for marker in _LOCKED):
         pid = _LOCK_PID.search(text)
         holder = f" (PID {pid.group(1)})" if pid else ""
-        waiting = f" (waited {waited:.0f}s for it)" if waited else ""
+        waiting = f" (waited {WRITER_WAIT:.0f}s for it)" if writing else ""
         return WarehouseBusyError(
             f"the warehouse {path.name} is in use by another process{holder}",
             path=str(path),
@@ -124,6 +124,16 @@ def open_error(path: Path, error: Exception, *, waited: float = 0.0) -> Warehous
     import duckdb
 
     first = text.splitlines()[0] if text else type(error).__name__
+    if "permission denied" in lower:
+        # Nothing is wrong with the file: never advise replacing it.
+        access = "opened for writing" if writing else "read"
+        return WarehouseFileError(
+            f"the warehouse {path.name} cannot be {access} by this user (permission denied)",
+            path=str(path),
+            hint="give this user access to the file and its folder (DuckDB writes "
+            f"{path.name}.wal beside it), or run the command as the user who owns the "
+            f"project; DuckDB {duckdb.__version__} said: {first}",
+        )
     problem = next((say for marker, say in _FILE_PROBLEMS if marker in lower), None)
     if problem is None:
         return WarehouseFileError(
@@ -197,7 +207,7 @@ class Warehouse:
                 )
                 break
             except duckdb.Error as e:
-                error = open_error(self.path, e, waited=0.0 if read_only else WRITER_WAIT)
+                error = open_error(self.path, e, writing=not read_only)
                 if isinstance(error, WarehouseBusyError) and time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue

@@ -156,3 +156,14 @@ def test_a_lock_file_with_odd_contents_is_taken_over(tmp_path: Path, contents: s
     result = run_assets("materialize", cwd=root)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("read_only", ["warehouse-file", "project-folder"])
+def test_a_warehouse_that_cannot_be_written(built: Path, read_only: str) -> None:
+    (built / "warehouse.duckdb" if read_only == "warehouse-file" else built).chmod(0o555)
+    for args in READERS:
+        assert as_owner_without(*args, cwd=built).returncode == 0, args
+    refused = as_owner_without("materialize", cwd=built)
+    assert_clear(refused, "permission denied", "give this user")
+    assert "backup" not in refused.stderr and "move it away" not in refused.stderr
+    assert "failed" not in refused.stdout  # refused before any build
