@@ -54,6 +54,7 @@ class Project:
     warehouse_view: WarehouseView = field(default_factory=WarehouseView)
     _catalog: Catalog | None = None
     leftovers: Leftovers | None = None  # tables of assets that no longer exist
+    repaired: list[str] = field(default_factory=list)  # what loading repaired after a crash
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -78,10 +79,11 @@ class Project:
         root = find_project_root(root)
         config = load_config(root)
         catalog = Catalog(root / STATE_DIR / "catalog.sqlite")
+        repaired: list[str] = []
         if warehouse is None:
             from .recovery import repair_if_abandoned
 
-            repair_if_abandoned(root, config, catalog)
+            repaired = repair_if_abandoned(root, config, catalog)
         view, names, comments = _warehouse_state(root, config, catalog, warehouse)
         leftovers = Leftovers(catalog, config, comments)
         tables = names if check_tables else None
@@ -100,7 +102,7 @@ class Project:
             specs = discover(root, config, warehouse_tables=tables, cache=cache, leftovers=refused)
             project_cache.save(cached_path, key, specs, listing)
         graph = AssetGraph(specs)
-        return cls(root, config, specs, graph, view, catalog, leftovers)
+        return cls(root, config, specs, graph, view, catalog, leftovers, repaired)
 
     def leftover_tables(self) -> list[Leftover]:
         """Tables of assets that no longer exist (empty when the warehouse is unread)."""

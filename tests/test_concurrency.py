@@ -273,8 +273,11 @@ def crashed_mid_run(root: Path) -> None:
 def test_runs_shows_a_dead_run_as_crashed_with_what_the_repair_found(tmp_path: Path) -> None:
     root = project(tmp_path / "p", 1000)
     crashed_mid_run(root)
-    # `runs` is the first command after the crash: it repairs the catalog first.
-    [last, _] = Cli(root).json("runs")
+    # `runs` is the first command after the crash: it repairs the catalog first, and
+    # says so on stderr.
+    first = run_assets("runs", "--json", cwd=root)
+    assert "note: slow: build of run" in first.stderr and "was interrupted" in first.stderr
+    [last, _] = json.loads(first.stdout)
     assert last["status"] == "crashed"
     assert last["counts"] == {"interrupted": 1, "success": 1}
     lines = last["message"].splitlines()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..paths import LOCK_FILE, STATE_DIR
-from . import Context, cli, json_option, pass_ctx
+from . import Context, cli, json_option, pass_ctx, show_repairs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -125,9 +125,10 @@ def repaired_catalog(root: Path) -> Catalog:
         from ..recovery import repair_if_abandoned
 
         try:
-            repair_if_abandoned(root, load_config(root), catalog)
+            notes = repair_if_abandoned(root, load_config(root), catalog)
         except AssetsError:
-            pass  # assets.toml being edited, a damaged warehouse: show what is recorded
+            notes = []  # assets.toml being edited, a damaged warehouse: show what is recorded
+        show_repairs(notes)
     return catalog
 
 
