@@ -13,10 +13,12 @@ Every write is its own short transaction; all times are Unix epoch seconds (UTC)
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,60 +171,178 @@ def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
     )
 
 
+_PERMISSION = ("readonly database", "unable to open database file", "permission denied")
+_DAMAGED = ("file is not a database", "malformed", "corrupt")
+PERMISSION_HINT = (
+    "give this user write access to the .assets/ folder and the files in it (see "
+    "'ls -l .assets'), or run the command as the user who owns the project; nothing is lost"
+)
+
+
+FULL_HINT = (
+    "free disk space on the drive that holds .assets/, then run the command again; the "
+    "next command records what a run had committed (nothing is half-written)"
+)
+
+
+def catalog_error(error: BaseException, path: Path, doing: str) -> CatalogError:
+    """A clear error for a SQLite failure on the catalog at ``path`` while ``doing``
+    (``open``, ``write``, ``read``): what happened, where, and what to do."""
+    text = str(error)
+    lower = text.lower()
+    if any(marker in lower for marker in _PERMISSION):
+        return CatalogError(
+            f"cannot {doing} the catalog: permission denied ({text})",
+            path=str(path),
+            hint=PERMISSION_HINT,
+        )
+    if "disk is full" in lower or "no space left" in lower:
+        return CatalogError(
+            f"cannot {doing} the catalog: the disk is full ({text})",
+            path=str(path),
+            hint=FULL_HINT,
+        )
+    if any(marker in lower for marker in _DAMAGED):
+        return CatalogError(
+            f"the catalog is damaged: {text}",
+            path=str(path),
+            hint="restore .assets/catalog.sqlite from a backup, or move the .assets/ folder "
+            "away to start a new catalog (the run history in it is lost)",
+        )
+    return CatalogError(f"cannot {doing} the catalog: {text}", path=str(path))
+
+
+def check_state_folder(folder: Path) -> None:
+    """Create the ``.assets/`` folder, or say clearly why it cannot be used."""
+    if folder.exists() and not folder.is_dir():
+        raise CatalogError(
+            f"{folder.name} is a file, not a folder",
+            path=str(folder),
+            hint=f"move the file away; the tool keeps its catalog, lock and logs in the "
+            f"{folder.name}/ folder and creates it when it is missing",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CatalogError(
+            f"cannot create the folder {folder.name}: {e.strerror}",
+            path=str(folder),
+            hint="give this user write access to the project folder, or run the command "
+            "as the user who owns the project",
+        ) from e
+
+
+def _needs_migration(conn: sqlite3.Connection) -> bool:
+    """Whether the schema lacks anything (a read-only check: a catalog that is complete
+    is never written to just by opening it)."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    wanted = set(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
+    if not wanted | {"mat_partition"} <= tables:
+        return True
+    for table, column, _ in ADDED_COLUMNS:
+        present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            return True
+    return conn.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is None
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    # executescript commits on its own; every statement is idempotent.
+    conn.executescript(SCHEMA)
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS mat_partition ON materializations "
+        "(asset, partition, started_at)"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )
+
+
+def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        target, timeout=30, check_same_thread=False, isolation_level=None, uri=uri
+    )
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def open_sqlite(
+    path: Path, prepare: Callable[[sqlite3.Connection], None]
+) -> tuple[sqlite3.Connection, bool]:
+    """Open the catalog file for writing and ``prepare`` it (create what is missing);
+    ``(connection, writable)``.
+
+    When this user cannot write the file or its folder, it is opened read-only (and,
+    when the folder cannot hold SQLite's shared-memory file either, as an immutable
+    file): readers work, and a write raises a CatalogError that says why.
+    """
+    check_state_folder(path.parent)
+    try:
+        conn = _connect(str(path))
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        prepare(conn)
+        # SQLite opens a file it cannot write read-only without a word; WAL mode also
+        # needs the folder (for its -wal and -shm files).
+        return conn, os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    except sqlite3.Error as e:
+        error = catalog_error(e, path, "open")
+        if error.hint != PERMISSION_HINT or not path.is_file():
+            raise error from e
+    base = path.resolve().as_uri()
+    for uri in (f"{base}?mode=ro", f"{base}?immutable=1"):
+        try:
+            conn = _connect(uri, uri=True)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            continue
+        return conn, False
+    raise error
+
+
 class Catalog:
-    """The metadata store. Thread-safe within a process; many processes may read."""
+    """The metadata store. Thread-safe within a process; many processes may read.
+
+    A catalog this user cannot write is opened read-only (``writable`` is False, see
+    :func:`open_sqlite`).
+    """
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         self._lock = threading.RLock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), timeout=30, check_same_thread=False, isolation_level=None
-            )
-            self._conn.execute("PRAGMA busy_timeout = 30000")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            if not readonly:
-                self._migrate()
-        except sqlite3.Error as e:
-            raise CatalogError(
-                f"cannot open the catalog: {e}",
-                path=str(path),
-                hint="delete the .assets/ folder to start a new catalog (history is lost)",
-            ) from e
+
+        def prepare(conn: sqlite3.Connection) -> None:
+            if not readonly and _needs_migration(conn):
+                _migrate(conn)
+
+        self._conn, self.writable = open_sqlite(path, prepare)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
-    def _migrate(self) -> None:
-        with self._lock:
-            # executescript commits on its own; every statement is idempotent.
-            self._conn.executescript(SCHEMA)
-            for table, column, declaration in ADDED_COLUMNS:
-                present = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
-                if column not in present:
-                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-            self._conn.execute(
-                "CREATE INDEX IF NOT EXISTS mat_partition ON materializations "
-                "(asset, partition, started_at)"
-            )
-            self._conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; a SQLite failure becomes a CatalogError that
+        says what happened (permission denied, disk full, damaged)."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
                 self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+            except BaseException as e:
+                try:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolled back already (a full disk does)
+                if isinstance(e, sqlite3.Error):
+                    raise catalog_error(e, self.path, "write") from e
                 raise
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
@@ -232,7 +352,7 @@ class Catalog:
             except sqlite3.OperationalError as e:
                 if "no such table" in str(e):
                     return []
-                raise CatalogError(f"catalog query failed: {e}", path=str(self.path)) from e
+                raise catalog_error(e, self.path, "read") from e
 
     # ---- runs -------------------------------------------------------------------------
 
@@ -728,11 +848,37 @@ class Catalog:
 
     # ---- crash recovery ---------------------------------------------------------------
 
-    def mark_run_ended(self, run_id: str, status: str, message: str) -> None:
-        """Close a run left ``running`` by a dead process."""
+    def add_run_notes(self, run_id: str, lines: Iterable[str]) -> None:
+        """Append lines to a run's message (what a repair found after it ended)."""
+        text = "\n".join(lines)
+        if not text:
+            return
         with self._write() as c:
             c.execute(
-                "UPDATE runs SET status = ?, ended_at = coalesce(ended_at, ?), message = ? "
-                "WHERE run_id = ?",
-                (status, time.time(), message, run_id),
+                "UPDATE runs SET message = CASE WHEN message IS NULL OR message = '' THEN ? "
+                "ELSE message || char(10) || ? END WHERE run_id = ?",
+                (text, text, run_id),
+            )
+
+    def mark_run_ended(
+        self,
+        run_id: str,
+        status: str,
+        message: str,
+        *,
+        counts: dict[str, int] | None = None,
+        ended_at: float | None = None,
+    ) -> None:
+        """Close a run left ``running`` by a dead process (ended: when last seen)."""
+        with self._write() as c:
+            c.execute(
+                "UPDATE runs SET status = ?, ended_at = coalesce(ended_at, ?), message = ?, "
+                "counts = coalesce(?, counts) WHERE run_id = ?",
+                (
+                    status,
+                    ended_at if ended_at is not None else time.time(),
+                    message,
+                    json.dumps(counts, sort_keys=True) if counts is not None else None,
+                    run_id,
+                ),
             )

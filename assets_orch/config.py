@@ -25,11 +25,9 @@ from pydantic import (
 
 from .cron import check_cron
 from .durations import parse_duration
-from .errors import ConfigError, ProjectNotFoundError
+from .errors import ConfigError
 from .metadata import FreshnessPolicy
-
-CONFIG_FILE = "assets.toml"
-STATE_DIR = ".assets"
+from .paths import CONFIG_FILE, STATE_DIR, find_project_root  # noqa: F401 - re-exported
 
 
 class _Strict(BaseModel):
@@ -188,21 +186,6 @@ def database_name(warehouse: str) -> str:
     ('warehouse', 'my')
     """
     return Path(warehouse).name.split(".")[0]
-
-
-def find_project_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above ``start`` that holds ``assets.toml``.
-
-    Raises ProjectNotFoundError with a hint when there is none.
-    """
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    raise ProjectNotFoundError(
-        f"no {CONFIG_FILE} found in {here} or any parent directory",
-        hint="run inside a project, pass --project DIR, or create one with 'assets init DIR'",
-    )
 
 
 def load_config(root: Path) -> ProjectConfig:

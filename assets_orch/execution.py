@@ -25,8 +25,11 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .cancellation import Cancellation, hurry_of, shielded
+from .errors import CatalogError
 from .outcomes import (
     NOT_STARTED,
     UNCHANGED,
@@ -40,6 +43,7 @@ from .records import (
     CANCELLED,
     FAILED,
     RUNNING,
+    RUNS_IN_PROGRESS,
     SKIPPED,
     SUCCESS,
     TIMED_OUT,
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
 
 SWITCH_INTERVAL = 0.0002  # seconds; see run_plan
 TIMEOUT_GRACE = 2.0  # seconds a timed-out asset gets to roll back before it is abandoned
+CANCEL_GRACE = 10.0  # seconds a cancelled run waits for its units to wind down
 _TRACKER_LOCK = threading.Lock()
 
 
@@ -78,6 +83,9 @@ class _Task:
     abandoned: threading.Event = field(default_factory=threading.Event)
     commit_lock: threading.Lock = field(default_factory=threading.Lock)
     finished: threading.Event = field(default_factory=threading.Event)
+    records: list[MaterializationRecord] = field(default_factory=list)  # current attempt's
+    attempt: int = 0
+    committing: bool = False  # past may_commit(): its COMMIT may be going through
 
 
 class Engine:
@@ -108,7 +116,8 @@ class Engine:
         self.defaults = defaults
         self.options = options
         self.on_event = on_event or (lambda event: None)
-        self.cancel = cancel or threading.Event()
+        self.cancel = cancel or Cancellation()
+        self._hurry = hurry_of(self.cancel)
         self.partitions = partitions
         self._units: dict[str, Unit] = {}
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -116,10 +125,17 @@ class Engine:
         # are recorded when the run ends (their own thread may never report back).
         self._tasks: dict[str, _Task] = {}
         self._pending_final: list[MaterializationRecord] = []
+        # The first catalog write that failed (disk full): nothing new starts after it.
+        self._catalog_error: CatalogError | None = None
         self._idle_cursors: list[Any] = []  # DuckDB cursors that plain SQL builds reuse
         self._workers = WorkerPool("asset-worker")
         self._cursor_lock = threading.Lock()
-        self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+        self._log: Any = None
+        if log_path:
+            try:
+                self._log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115
+            except OSError:
+                pass  # the run log is a convenience: never a reason to fail a run
 
     # ---- public -----------------------------------------------------------------------
 
@@ -131,14 +147,25 @@ class Engine:
         """Run every unit of ``plan``; a unit starts once the units it waits for succeeded."""
         run_id = run_id or new_run_id()
         self._units = {u.id: u for u in plan.units}
+        # From here on the run is in the catalog: a second Ctrl-C must never leave it
+        # half-recorded (it hurries the wind-down instead; see cancellation.py).
+        with shielded(self.cancel):
+            return self._run_plan(plan, run_id)
+
+    def _run_plan(self, plan: WorkPlan, run_id: str) -> RunResult:
         names = plan.ids
         started = time.time()
-        self.catalog.start_run(
-            run_id,
-            trigger=self.options.trigger,
-            selection=self.options.selection,
-            pid=os.getpid(),
-        )
+        RUNS_IN_PROGRESS.add(run_id)
+        try:
+            self.catalog.start_run(
+                run_id,
+                trigger=self.options.trigger,
+                selection=self.options.selection,
+                pid=os.getpid(),
+            )
+        except CatalogError:
+            RUNS_IN_PROGRESS.discard(run_id)
+            raise  # nothing was started
         self._write_log(
             f"run {run_id} started: {len(names)} unit(s), trigger "
             f"{self.options.trigger}, selection '{self.options.selection}'"
@@ -155,9 +182,11 @@ class Engine:
         try:
             self._schedule(run_id, plan, outcomes)
             status = self._run_status(outcomes)
+            if status != SUCCESS and self.cancel.is_set():
+                status = CANCELLED  # what was running ended cancelled before the next poll
         except KeyboardInterrupt:
-            self._cancel_all(run_id, outcomes)
             status = CANCELLED
+            self._cancel_all(run_id, outcomes)
         finally:
             sys.setswitchinterval(switch)
             self._finish_columns(cancelled=status == CANCELLED)
@@ -166,12 +195,23 @@ class Engine:
             ended = time.time()
             for name in names:
                 outcomes.setdefault(name, self._outcome(name, NOT_STARTED))
-            self._record_not_built(run_id, outcomes)
+            if self._catalog_error is None:
+                self._recording(self._record_not_built, run_id, outcomes)
+            if self._catalog_error is not None and status == SUCCESS:
+                status = FAILED
             result = RunResult(run_id, status, {n: outcomes[n] for n in names}, started, ended)
-            self.catalog.finish_run(run_id, status=status, counts=result.counts())
+            if self._catalog_error is None:
+                counts = result.counts()
+                self._recording(
+                    partial(self.catalog.finish_run, status=status, counts=counts), run_id
+                )
+            if self._catalog_error is not None:
+                # The run stays 'running' in the catalog; once its process has ended, the
+                # next command closes it as crashed and records what had committed.
+                result.catalog_error = self._catalog_error
+            RUNS_IN_PROGRESS.discard(run_id)
             self._write_log(f"run {run_id} {status}: {result.counts()}")
-            if self._log:
-                self._log.close()
+            self._close_log()
         return result
 
     # ---- scheduling -------------------------------------------------------------------
@@ -208,6 +248,8 @@ class Engine:
                 o.status in (FAILED, TIMED_OUT) for o in outcomes.values()
             ):
                 stop = True
+            if self._catalog_error is not None:
+                stop = True  # nothing more can be recorded: start nothing new
 
     def _tick(self, running: dict[str, _Task]) -> float:
         deadlines = [t.deadline for t in running.values() if t.deadline is not None]
@@ -376,12 +418,14 @@ class Engine:
             elif now >= task.deadline + TIMEOUT_GRACE:
                 # The worker did not return (a Python loop ignoring interrupts): abandon it.
                 with task.commit_lock:
+                    if task.finished.is_set():
+                        continue  # it reported just now: its outcome is in the queue
                     task.abandoned.set()
                 del running[name]
                 outcome = self._outcome(
                     name,
                     TIMED_OUT,
-                    attempts=1,
+                    attempts=task.attempt,
                     started_at=time.time() - (now - task.started),
                     ended_at=time.time(),
                     error=f"timed out after {task.deadline - task.started:.0f}s (abandoned)",
@@ -400,18 +444,68 @@ class Engine:
                     pass
 
     def _cancel_all(self, run_id: str, outcomes: dict[str, AssetOutcome]) -> None:
+        """Interrupt every running unit and wait for it to roll back, up to
+        CANCEL_GRACE, or until a second Ctrl-C (``hurry``); what has not wound down by
+        then is abandoned and recorded as cancelled."""
         self.cancel.set()
         live = self._running_tasks()
         for task in live:
             self._interrupt(task)
-        deadline = time.monotonic() + 10
-        for task in live:
-            task.finished.wait(timeout=max(0.0, deadline - time.monotonic()))
+        deadline = time.monotonic() + CANCEL_GRACE
+        try:
+            for task in live:
+                while not task.finished.wait(0.05):
+                    if self._hurry.is_set() or time.monotonic() >= deadline:
+                        break
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C raised by a handler that does not hurry: stop waiting
+        for task in self._running_tasks():
+            with task.commit_lock:
+                committing = task.committing
+                if not committing and not task.finished.is_set():
+                    task.abandoned.set()  # it can no longer commit, nor report
+            if committing:
+                # Its COMMIT was under way: give it the moment it needs to report.
+                task.finished.wait(5.0)
+                with task.commit_lock:
+                    if task.finished.is_set():
+                        continue
+                    task.abandoned.set()
+            elif not task.abandoned.is_set():
+                continue  # it finished meanwhile: its outcome is in the queue
+            outcome = self._outcome(
+                task.unit.id,
+                CANCELLED,
+                attempts=task.attempt,
+                started_at=time.time() - (time.monotonic() - task.started),
+                ended_at=time.time(),
+                error="cancelled: the build did not wind down and was abandoned"
+                + (" while committing (the next run reconciles it)" if committing else ""),
+            )
+            outcomes[task.unit.id] = outcome
+            if not committing:  # a commit in flight is left 'running' for reconciliation
+                self._record_final(task, outcome)
+        self._collect_done(outcomes)
+
+    def _recording(self, write: Callable[..., object], *args: Any) -> bool:
+        """``write(*args)`` to the catalog; when the catalog cannot be written (a full
+        disk) keep the first error, start nothing new, let what runs finish: False."""
+        try:
+            write(*args)
+        except CatalogError as e:
+            with self._cursor_lock:
+                if self._catalog_error is None:
+                    self._catalog_error = e
+            self._write_log(f"catalog write failed: {e.message}")
+            return False
+        return True
+
+    def _collect_done(self, outcomes: dict[str, AssetOutcome]) -> None:
         while True:
             try:
                 kind, payload = self._events.get_nowait()
             except queue.Empty:
-                break
+                return
             if kind == "done":
                 outcomes[payload.name] = payload
 
@@ -426,6 +520,7 @@ class Engine:
     # ---- one unit ---------------------------------------------------------------------
 
     def _worker(self, run_id: str, task: _Task) -> None:
+        outcome: AssetOutcome | None = None
         try:
             outcome = self._build_with_retries(run_id, task)
         except BaseException as e:  # noqa: BLE001 - a worker must always report back
@@ -438,9 +533,12 @@ class Engine:
         finally:
             self._tasks.pop(task.unit.id, None)
             self._release_cursor(task, reuse=False)
-            task.finished.set()
-        if not task.abandoned.is_set():
-            self._events.put(("done", outcome))
+            # Under the lock that abandoning takes: a unit either reports or is
+            # abandoned (and reported by the coordinator), never both, never neither.
+            with task.commit_lock:
+                if outcome is not None and not task.abandoned.is_set():
+                    self._events.put(("done", outcome))
+                task.finished.set()
 
     def _policy(self, spec: AssetSpec) -> tuple[int, float]:
         retries = spec.meta.retries if spec.meta.retries is not None else self.defaults.retries
@@ -458,20 +556,40 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            records = self._start_records(run_id, unit, spec, attempt)
+            if self._catalog_error is not None:
+                # Not recorded as started, so not built: nothing could reconcile it.
+                return self._outcome(
+                    unit.id,
+                    FAILED,
+                    attempts=attempt - 1,
+                    started_at=first_start,
+                    ended_at=time.time(),
+                    error=f"not built: {self._catalog_error.message}",
+                )
+            if not self._recording(self._start_records, run_id, task, attempt):
+                continue
+            records = task.records
             try:
                 result = self._build_once(task, records)
             except BaseException as e:  # noqa: BLE001
                 status, message, tb = self._classify(task, e)
                 ended = time.time()
-                self.catalog.save_materializations(
-                    replace(r, status=status, ended_at=ended, error=message, traceback=tb)
-                    for r in records
+                self._recording(
+                    self.catalog.save_materializations,
+                    [
+                        replace(r, status=status, ended_at=ended, error=message, traceback=tb)
+                        for r in records
+                    ],
                 )
                 checks = tuple(e.results) if isinstance(e, ChecksFailed) else ()
                 if checks:
                     self._record_checks(run_id, records[0], checks)
-                retryable = status == FAILED and not self.cancel.is_set() and not _deterministic(e)
+                retryable = (
+                    status == FAILED
+                    and not self.cancel.is_set()
+                    and self._catalog_error is None
+                    and not _deterministic(e)
+                )
                 if retryable and attempt <= retries:
                     wait = delay * (2 ** (attempt - 1)) * (0.5 + random.random())
                     self._events.put(("retrying", (unit.id, attempt + 1, message)))
@@ -490,7 +608,7 @@ class Engine:
                         )
                     continue
                 if unit.partitioned and self.partitions and status in (FAILED, TIMED_OUT):
-                    self.partitions.record_failure(unit, message)
+                    self._recording(self.partitions.record_failure, unit, message)
                 return self._outcome(
                     unit.id,
                     status,
@@ -515,7 +633,9 @@ class Engine:
                 columns=build.columns,
                 data_version=build.data_version,
             )
-            self.catalog.finish_materialization(final)
+            # Committed: a success even if the catalog cannot say so now (its row stays
+            # 'running' and the next command finds the table's COMMENT: recorded then).
+            self._recording(self.catalog.finish_materialization, final)
             self._record_checks(run_id, records[0], build.checks)
             self.snapshot.assets[spec.name] = AssetHistory(final, SUCCESS)
             self._column_tracker().record_later(spec, final, self.snapshot)
@@ -555,11 +675,11 @@ class Engine:
             )
             for i, r in zip(indices, records, strict=True)
         ]
-        self.catalog.save_materializations(finals)
-        self._record_checks(run_id, records[0], batch.checks)
-        self.partitions.record_success(
-            task.unit, batch, self.partitions.consumed(task.unit, self.snapshot), self.snapshot
-        )
+        partitions = self.partitions
+        if self._recording(self.catalog.save_materializations, finals):
+            self._record_checks(run_id, records[0], batch.checks)
+            consumed = partitions.consumed(task.unit, self.snapshot)
+            self._recording(partitions.record_success, task.unit, batch, consumed, self.snapshot)
         return self._outcome(
             task.unit.id,
             SUCCESS,
@@ -605,9 +725,8 @@ class Engine:
             for index in range(unit.first or 0, (unit.last or 0) + 1)
         ]
 
-    def _start_records(
-        self, run_id: str, unit: Unit, spec: AssetSpec, attempt: int
-    ) -> list[MaterializationRecord]:
+    def _start_records(self, run_id: str, task: _Task, attempt: int) -> list[MaterializationRecord]:
+        spec, unit = task.spec, task.unit
         records = self._unit_records(
             unit,
             spec,
@@ -624,6 +743,9 @@ class Engine:
                 **{f: self.source_versions.get(f, "absent") for f in spec.file_sources},
             },
         )
+        # Known to the task before they are saved: a cancelled run that abandons the
+        # task records its outcome on these rows, not on new ones.
+        task.records, task.attempt = records, attempt
         self.catalog.save_materializations(records)
         return records
 
@@ -688,9 +810,10 @@ class Engine:
 
         def may_commit() -> bool:
             with task.commit_lock:
-                return not (
+                task.committing = not (
                     task.abandoned.is_set() or task.timed_out.is_set() or self.cancel.is_set()
                 )
+                return task.committing
 
         if task.timed_out.is_set() or self.cancel.is_set():
             raise BuildCancelled("not started")
@@ -762,21 +885,20 @@ class Engine:
     def _record_checks(
         self, run_id: str, record: MaterializationRecord, results: tuple[Any, ...]
     ) -> None:
-        self.catalog.record_checks(
-            record.asset, results, run_id=run_id, materialization_id=record.id
+        self._recording(
+            partial(self.catalog.record_checks, run_id=run_id, materialization_id=record.id),
+            record.asset,
+            results,
         )
 
     def _record_final(self, task: _Task, outcome: AssetOutcome) -> None:
-        records = self._unit_records(
-            task.unit,
-            task.spec,
-            run_id="",
-            status=outcome.status,
-            started_at=outcome.started_at or time.time(),
-            ended_at=outcome.ended_at,
-            code_fingerprint=task.spec.fingerprint,
-            error=outcome.error,
-        )
+        """The outcome of an abandoned unit, on the rows of its last attempt (recorded
+        when the run ends: its own thread may still write them meanwhile)."""
+        ended = outcome.ended_at or time.time()
+        records = [
+            replace(r, status=outcome.status, ended_at=ended, error=outcome.error)
+            for r in task.records
+        ]
         if task.unit.partitioned and self.partitions is not None:
             self.partitions.record_failure(task.unit, outcome.error)
         self._pending_final.extend(records)
@@ -812,9 +934,20 @@ class Engine:
         if self._log:
             now = time.time()
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-            self._log.write(f"{stamp}.{int(now % 1 * 1e6):06d}Z {line}\n")
-            if " - " in line or "failed" in line or "timed out" in line:
-                self._log.flush()
+            try:
+                self._log.write(f"{stamp}.{int(now % 1 * 1e6):06d}Z {line}\n")
+                if " - " in line or "failed" in line or "timed out" in line:
+                    self._log.flush()
+            except OSError:  # a full disk: the run goes on, and so does the catalog
+                self._close_log()
+
+    def _close_log(self) -> None:
+        log, self._log = self._log, None
+        if log is not None:
+            try:
+                log.close()
+            except OSError:
+                pass
 
 
 def _deterministic(error: BaseException) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import LockError
+from .errors import CatalogError, LockError
 
 try:
     import fcntl
@@ -22,13 +22,24 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer
     fcntl = None  # type: ignore[assignment]
 
 
+RECONCILE = "reconcile"  # the run id of a reader repairing the catalog after a crash
+# How long a writer waits for the lock when its holder is not a live writer: a reader
+# repairing the catalog (a second or so), or a process that has not named itself yet.
+WAIT_FOR_REPAIR = 30.0
+
+
 @dataclass
 class WriterLock:
-    """Hold with ``with WriterLock(path, run_id=...) as lock:``; ``lock.warning`` may be set."""
+    """Hold with ``with WriterLock(path, run_id=...) as lock:``; ``lock.warning`` may be set.
+
+    Only a live writer makes another one give up at once; a lock held for a repair
+    (run id ``reconcile``) is waited for, up to ``wait`` seconds.
+    """
 
     path: Path
     run_id: str
     warning: str | None = None
+    wait: float = WAIT_FOR_REPAIR
     _fh: IO[str] | None = None
 
     def __enter__(self) -> WriterLock:
@@ -39,22 +50,26 @@ class WriterLock:
         self.release()
 
     def acquire(self) -> None:
-        """Take the lock or raise LockError naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        """Take the lock or raise LockError naming the holder (a CatalogError when the
+        lock file cannot be used: permissions, a folder in its place)."""
+        from .catalog import check_state_folder
+
+        check_state_folder(self.path.parent)
+        try:
+            fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        except OSError as e:
+            raise unusable(self.path, e) from e
         if fcntl is not None:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            deadline = time.monotonic() + self.wait
+            while not _try_lock(fh):
                 holder = _read(fh)
-                fh.close()
-                raise LockError(
-                    "another process is materializing this project: " + describe(holder),
-                    hint="wait for it to finish, or stop it; readers (status, lineage, "
-                    "history) work meanwhile",
-                ) from None
+                if _names_writer(holder) or time.monotonic() >= deadline:
+                    fh.close()
+                    raise refusal(holder)
+                time.sleep(0.05)
         previous = _read(fh)
-        if previous.get("pid") and not _alive(int(previous["pid"])):
+        pid = _pid(previous)
+        if pid is not None and not _alive(pid):
             self.warning = f"took over a lock left by a process that is gone ({describe(previous)})"
         fh.seek(0)
         fh.truncate()
@@ -72,6 +87,62 @@ class WriterLock:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
         self._fh.close()
         self._fh = None
+
+
+def unusable(path: Path, error: OSError) -> CatalogError:
+    """The error for a lock file that cannot be opened (never a reason to lose history)."""
+    from .catalog import PERMISSION_HINT
+
+    if isinstance(error, IsADirectoryError) or path.is_dir():
+        return CatalogError(
+            f"{path.name} is a folder, not the writer lock file",
+            path=str(path),
+            hint=f"remove the folder ('rmdir {path}' when it is empty); the lock file holds "
+            "no history and is created again",
+        )
+    if isinstance(error, PermissionError):
+        return CatalogError(
+            f"cannot open the writer lock {path.name}: permission denied",
+            path=str(path),
+            hint=PERMISSION_HINT,
+        )
+    return CatalogError(
+        f"cannot open the writer lock {path.name}: {error.strerror}", path=str(path)
+    )
+
+
+def refusal(holder: dict[str, Any]) -> LockError:
+    """The error a second writer gets."""
+    return LockError(
+        "another process is materializing this project: " + describe(holder),
+        hint="wait for it to finish, or stop it; readers (status, lineage, history) work meanwhile",
+    )
+
+
+def _try_lock(fh: IO[str]) -> bool:
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _pid(holder: dict[str, Any]) -> int | None:
+    """The holder's pid, or None when the file names none (or something else)."""
+    pid = holder.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int | str):
+        return None
+    try:
+        value = int(pid)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _names_writer(holder: dict[str, Any]) -> bool:
+    """Whether the lock file names a live process that is writing (not repairing)."""
+    pid = _pid(holder)
+    return pid is not None and holder.get("run_id") != RECONCILE and _alive(pid)
 
 
 def _read(fh: IO[str]) -> dict[str, Any]:
@@ -97,21 +168,52 @@ def describe(holder: dict[str, Any]) -> str:
     return f"pid {holder.get('pid')}, run {holder.get('run_id')}{when}"
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user counts)."""
+    return _alive(pid)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True
     return True
 
 
+def check_free(path: Path) -> None:
+    """Raise the LockError a second writer gets when a live writer holds the lock.
+
+    A quick look, before a command imports what a run needs (a second ``materialize``
+    is refused in a fraction of a second); taking the lock is what decides.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            holder = _read(fh)
+    except OSError:
+        return
+    # The file may name a process that died without clearing it: the lock says.
+    if _names_writer(holder) and holder_alive(path):
+        raise refusal(holder)
+
+
 def holder_alive(path: Path) -> bool:
-    """True when a live process holds the writer lock (used to tell crashed runs)."""
-    if not path.exists() or fcntl is None:
+    """True when a live process holds the writer lock (used to tell crashed runs).
+
+    Opened for reading only (a reader may not be allowed to write it); a lock file
+    that cannot be read at all counts as held: nothing can be concluded from it.
+    """
+    if fcntl is None:
         return False
-    with open(path, "a+", encoding="utf-8") as fh:
+    try:
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return not path.is_dir()  # a folder in its place holds nothing
+    with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:

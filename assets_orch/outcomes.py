@@ -110,6 +110,8 @@ class RunResult:
     outcomes: dict[str, AssetOutcome]
     started_at: float
     ended_at: float
+    # Why the catalog could not record all of it (a full disk): an AssetsError.
+    catalog_error: Any = None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -130,6 +132,7 @@ class RunResult:
             "duration": self.ended_at - self.started_at,
             "counts": self.counts(),
             "assets": [o.to_json() for o in self.outcomes.values()],
+            "catalog_error": str(self.catalog_error) if self.catalog_error else None,
         }
 
 

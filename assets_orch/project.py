@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from . import project_cache
 from .catalog import Catalog
 from .config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_project_root, load_config
-from .errors import WarehouseBusyError
+from .errors import CatalogError, WarehouseBusyError
 from .graph import AssetGraph
 from .leftovers import Leftover, Leftovers
 from .sources import observe
@@ -52,6 +52,7 @@ class Project:
     warehouse_view: WarehouseView = field(default_factory=WarehouseView)
     _catalog: Catalog | None = None
     leftovers: Leftovers | None = None  # tables of assets that no longer exist
+    repaired: list[str] = field(default_factory=list)  # what loading repaired after a crash
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -76,8 +77,11 @@ class Project:
         root = find_project_root(root)
         config = load_config(root)
         catalog = Catalog(root / STATE_DIR / "catalog.sqlite")
+        repaired: list[str] = []
         if warehouse is None:
-            _reconcile_if_abandoned(root, config, catalog)
+            from .recovery import repair_if_abandoned
+
+            repaired = repair_if_abandoned(root, config, catalog)
         view, names, comments = _warehouse_state(root, config, catalog, warehouse)
         leftovers = Leftovers(catalog, config, comments)
         tables = names if check_tables else None
@@ -100,7 +104,7 @@ class Project:
             specs = discover(root, config, warehouse_tables=tables, cache=cache, leftovers=refused)
             project_cache.save(cached_path, key, specs, listing)
         graph = AssetGraph(specs)
-        return cls(root, config, specs, graph, view, catalog, leftovers)
+        return cls(root, config, specs, graph, view, catalog, leftovers, repaired)
 
     def leftover_tables(self) -> list[Leftover]:
         """Tables of assets that no longer exist (empty when the warehouse is unread)."""
@@ -155,7 +159,10 @@ class Project:
         previous = self.catalog.source_observations()
         versions, changed = observe(self.root, patterns, previous, now=now or time.time())
         if changed:
-            self.catalog.save_source_observations(changed)
+            try:
+                self.catalog.save_source_observations(changed)
+            except CatalogError:
+                pass  # read-only or full: a cache; the next command hashes them again
         return versions
 
     def snapshot(self, only: set[str] | None = None) -> CatalogSnapshot:
@@ -245,38 +252,6 @@ class Project:
         blob = json.dumps([a[:4] for a in assets] + edges, sort_keys=True)
         blob += json.dumps([a[4] for a in assets], sort_keys=True, default=str)
         self.catalog.save_graph(assets, edges, hashlib.sha256(blob.encode()).hexdigest())
-
-
-def _reconcile_if_abandoned(root: Path, config: ProjectConfig, catalog: Catalog) -> None:
-    """After a crash, repair the catalog before anyone reads it (when no writer lives).
-
-    A run left ``running`` by a dead process may have committed tables the catalog
-    does not know yet; reconciling first keeps ``status`` and the warehouse in step.
-    """
-    if not catalog.unfinished_runs():
-        return
-    from .errors import LockError
-    from .lock import WriterLock, holder_alive
-    from .recovery import reconcile
-
-    lock_path = root / STATE_DIR / "writer.lock"
-    if holder_alive(lock_path):
-        return  # a live writer: its run is not abandoned
-    try:
-        with WriterLock(lock_path, run_id="reconcile"):
-            warehouse = Warehouse(
-                (root / config.warehouse).resolve(), schema=config.schema_name, root=root
-            )
-            try:
-                warehouse.connect()
-            except WarehouseBusyError:
-                return  # held by a process outside our lock (a notebook): try later
-            try:
-                reconcile(catalog, warehouse)
-            finally:
-                warehouse.close()
-    except LockError:
-        return  # a writer started meanwhile
 
 
 def _warehouse_state(

@@ -17,7 +17,11 @@ TIMED_OUT = "timed_out"
 SKIPPED = "skipped"
 CANCELLED = "cancelled"
 INTERRUPTED = "interrupted"  # the process died mid-build (found at reconciliation)
+CRASHED = "crashed"  # a run whose process died (found at reconciliation)
 FAILURE_STATUSES = frozenset({FAILED, TIMED_OUT, INTERRUPTED})
+# Runs this process is running now: never closed as crashed by a repair in this process
+# (a run whose end could not be recorded, a full disk, is no longer in progress).
+RUNS_IN_PROGRESS: set[str] = set()
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,21 @@ the warehouse only for the duration of the run.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import SelectionError
+from .catalog import PERMISSION_HINT
+from .errors import CatalogError, SelectionError
 from .execution import Engine, plan_statuses
 from .lock import WriterLock
 from .outcomes import Event, RunOptions, RunResult, new_run_id
 from .partitions.definition import PartitionFilter
 from .partitions.plan import PlanRequest, build_plan
+from .paths import STATE_DIR
 from .project import Project, close_and_remember
 from .records import CANCELLED, FAILURE_STATUSES, SKIPPED
 from .staleness import AssetStatus
@@ -146,7 +149,7 @@ def materialize(
         finally:
             reader.catalog.close()
         return plan, None
-    from .config import STATE_DIR, find_project_root
+    from .paths import find_project_root
 
     project_root = find_project_root(root)
     with WriterLock(project_root / STATE_DIR / "writer.lock", run_id=run_id) as lock:
@@ -166,8 +169,14 @@ def materialize(
         project: Project | None = None
         try:
             project = Project.load(project_root, warehouse=warehouse)
+            if not project.catalog.writable:  # refused before anything changes
+                raise CatalogError(
+                    "cannot write the catalog: permission denied",
+                    path=str(project.catalog.path),
+                    hint=PERMISSION_HINT,
+                )
             notes = [lock.warning] if lock.warning else []
-            notes += reconcile(project.catalog, warehouse)
+            notes += reconcile(project.catalog, warehouse, lock_note=lock.warning)
             notes += _reset_partitioned(project, warehouse, selection, options)
             if notes:
                 # Reconciliation may have changed what the warehouse view should say.
@@ -187,13 +196,19 @@ def materialize(
             )
             plan.notes[:0] = notes + judgement.probe_notes
             runtime = _partition_runtime(project, judgement, warehouse, plan, run_id, options)
+            log_path = None
+            if plan.work is not None and plan.work.units:
+                log_path, problem = _log_path(project, run_id)
+                plan.notes += [problem] if problem else []
             if on_plan:
                 on_plan(plan)
             if plan.work is None or not plan.work.units:
                 if runtime is not None:
                     runtime.store.close()
                 return plan, None
-            project.logs_dir.mkdir(parents=True, exist_ok=True)
+            if cancel is not None and cancel.is_set():
+                return plan, None  # Ctrl-C while loading: nothing to build, nothing to record
+            _check_writable_folder(warehouse.path)
             warehouse.connect()  # fails here, before the run starts, when it is held
             engine = Engine(
                 graph=project.graph,
@@ -205,7 +220,7 @@ def materialize(
                 defaults=config.defaults,
                 options=options,
                 on_event=on_event,
-                log_path=project.logs_dir / f"{run_id}.log",
+                log_path=log_path,
                 cancel=cancel,
                 partitions=runtime,
             )
@@ -222,6 +237,38 @@ def materialize(
             if project is not None:
                 # Close now, not at garbage collection: the daemon runs this many times.
                 project.catalog.close()
+
+
+def _check_writable_folder(path: Path) -> None:
+    """DuckDB writes ``NAME.wal`` beside the warehouse at every commit: in a folder this
+    user cannot write, every build would fail at its commit. Say so before the run."""
+    from .errors import WarehouseFileError
+
+    folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise WarehouseFileError(
+            f"cannot write in the folder of the warehouse {path.name} (permission denied): "
+            f"DuckDB writes {path.name}.wal beside it at every commit",
+            path=str(folder),
+            hint="give this user write access to that folder, or run the command as the "
+            "user who owns the project",
+        )
+
+
+def _log_path(project: Project, run_id: str) -> tuple[Path | None, str | None]:
+    """Where the run log goes, or why there is none: a log that cannot be written
+    (permissions, a file where the logs folder should be) never stops a run."""
+    folder = project.logs_dir
+    path = folder / f"{run_id}.log"
+    shown = f"{STATE_DIR}/{folder.name}/{path.name}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "a file is in the way" if folder.is_file() else e.strerror
+        return None, f"no run log: cannot create {STATE_DIR}/{folder.name}/ ({why})"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return None, f"no run log: cannot write {shown} (permission denied)"
+    return path, None
 
 
 def _plan(

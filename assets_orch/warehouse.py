@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from .specs import AssetSpec
 
 COMMENT_PREFIX = "assets_orch:"
+# Seconds a writer retries opening the file while another process holds it: readers
+# hold it for a moment; a run or a notebook holding it longer is reported as busy.
+WRITER_WAIT = 5.0
 
 
 class BuildCancelled(Exception):
@@ -85,7 +89,6 @@ _FILE_PROBLEMS = (
     ("corrupt", "is damaged"),
     ("checksum", "is damaged"),
     ("could not read enough bytes", "is damaged (truncated)"),
-    ("permission denied", "cannot be read (permission denied)"),
     ("is a directory", "is a directory, not a DuckDB database file"),
 )
 _REPLACE = (
@@ -94,8 +97,9 @@ _REPLACE = (
 )
 
 
-def open_error(path: Path, error: Exception) -> WarehouseError:
-    """The error to raise when DuckDB cannot open the warehouse file at ``path``.
+def open_error(path: Path, error: Exception, *, writing: bool = False) -> WarehouseError:
+    """The error to raise when DuckDB cannot open the warehouse file at ``path`` (for
+    writing: a writer, which waited WRITER_WAIT seconds for a busy file).
 
     Only a lock held by another process is "busy" (exit 1: wait and retry); anything
     else is a problem with the file itself (exit 2: the user must act).
@@ -110,14 +114,26 @@ def open_error(path: Path, error: Exception) -> WarehouseError:
     if any(marker in lower for marker in _LOCKED):
         pid = _LOCK_PID.search(text)
         holder = f" (PID {pid.group(1)})" if pid else ""
+        waiting = f" (waited {WRITER_WAIT:.0f}s for it)" if writing else ""
         return WarehouseBusyError(
             f"the warehouse {path.name} is in use by another process{holder}",
             path=str(path),
-            hint="wait for the other process to finish; DuckDB allows one writer at a time",
+            hint=f"wait for the other process to finish{waiting}; DuckDB lets one process "
+            "open the file for writing, and none while another holds it",
         )
     import duckdb
 
     first = text.splitlines()[0] if text else type(error).__name__
+    if "permission denied" in lower:
+        # Nothing is wrong with the file: never advise replacing it.
+        access = "opened for writing" if writing else "read"
+        return WarehouseFileError(
+            f"the warehouse {path.name} cannot be {access} by this user (permission denied)",
+            path=str(path),
+            hint="give this user access to the file and its folder (DuckDB writes "
+            f"{path.name}.wal beside it), or run the command as the user who owns the "
+            f"project; DuckDB {duckdb.__version__} said: {first}",
+        )
     problem = next((say for marker, say in _FILE_PROBLEMS if marker in lower), None)
     if problem is None:
         return WarehouseFileError(
@@ -175,18 +191,27 @@ class Warehouse:
 
         if read_only and not self.path.exists():
             raise WarehouseError(f"the warehouse {self.path.name} does not exist yet")
-        try:
-            con = duckdb.connect(
-                str(self.path),
-                read_only=read_only,
-                config={
-                    # Only the bundled extensions exist offline; never try to download one.
-                    "autoinstall_known_extensions": False,
-                    "autoload_known_extensions": True,
-                },
-            )
-        except duckdb.Error as e:
-            raise open_error(self.path, e) from e
+        # A writer waits a little for readers: their read-only connections last a moment
+        # (listing tables, reading a load time), and DuckDB refuses a writer meanwhile.
+        deadline = time.monotonic() + (0.0 if read_only else WRITER_WAIT)
+        while True:
+            try:
+                con = duckdb.connect(
+                    str(self.path),
+                    read_only=read_only,
+                    config={
+                        # Only the bundled extensions exist offline; never download one.
+                        "autoinstall_known_extensions": False,
+                        "autoload_known_extensions": True,
+                    },
+                )
+                break
+            except duckdb.Error as e:
+                error = open_error(self.path, e, writing=not read_only)
+                if isinstance(error, WarehouseBusyError) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise error from e
         con.execute(f"SET file_search_path = {_literal(str(self.root))}")
         if self.schema != "main":
             if not read_only:
@@ -206,6 +231,12 @@ class Warehouse:
         self._con = con
         self._read_only = read_only
         return con
+
+    def reading(self) -> duckdb.DuckDBPyConnection:
+        """The open connection whatever its mode (read-write when none is open yet), for
+        queries that only read: a reader's read-only connection is never reopened for
+        writing, which would block writers and fail while another process reads."""
+        return self._con if self._con is not None else self.connect()
 
     def close(self) -> None:
         if self._con is not None:
@@ -234,7 +265,7 @@ class Warehouse:
         return {name: comment for name, (_, comment) in self._project_tables().items()}
 
     def _project_tables(self) -> dict[str, tuple[str, str | None]]:
-        con = self.connect()
+        con = self.reading()
         rows = con.execute(
             "SELECT table_name, 'table', comment FROM duckdb_tables() WHERE schema_name = ? "
             "AND database_name = current_database() "
@@ -255,7 +286,7 @@ class Warehouse:
 
     def table_names(self) -> set[str]:
         """Every table and view, as ``name`` (project schema) and ``schema.name``, lower."""
-        con = self.connect()
+        con = self.reading()
         rows = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() "
             "WHERE database_name = current_database() UNION ALL "
@@ -271,7 +302,7 @@ class Warehouse:
 
     def describe(self, name: str) -> tuple[tuple[str, str], ...]:
         """Column names and types of a table or view."""
-        rows = self.connect().execute(f"DESCRIBE {self.qualified(name)}").fetchall()
+        rows = self.reading().execute(f"DESCRIBE {self.qualified(name)}").fetchall()
         return tuple((r[0], r[1]) for r in rows)
 
     def describe_table(self, name: str) -> tuple[tuple[str, str], ...]:
@@ -279,6 +310,8 @@ class Warehouse:
         (``raw.events``): the schemas of external tables, for column lineage."""
         import duckdb
 
+        # A reader opens the file for this one question: a writer may be waiting for it.
+        own = self._con is None
         cur = self.connect(read_only=True).cursor()  # a worker thread may ask
         try:
             rows = cur.execute(f"DESCRIBE {name}").fetchall()
@@ -286,6 +319,8 @@ class Warehouse:
             raise WarehouseError(f"cannot describe table {name}: {e}") from e
         finally:
             cur.close()
+            if own:
+                self.close()
         return tuple((r[0], r[1]) for r in rows)
 
     def describe_source(self, from_item: str) -> tuple[tuple[str, str], ...]:
@@ -309,7 +344,7 @@ class Warehouse:
         return tuple((r[0], r[1]) for r in rows)
 
     def row_count(self, name: str) -> int:
-        row = self.connect().execute(f"SELECT count(*) FROM {self.qualified(name)}").fetchone()
+        row = self.reading().execute(f"SELECT count(*) FROM {self.qualified(name)}").fetchone()
         return int(row[0]) if row else 0
 
     # ---- building ---------------------------------------------------------------------
@@ -436,7 +471,7 @@ class Warehouse:
 
     def check(self, name: str, checks: Iterable[CheckSpec]) -> list[CheckResult]:
         """Run checks against the current table, without rebuilding it."""
-        return run_checks(self.connect().cursor(), self.qualified(name), checks)
+        return run_checks(self.reading().cursor(), self.qualified(name), checks)
 
 
 def run_checks(

@@ -17,13 +17,13 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
 
+from assets_orch.cli import cli
+from assets_orch.template import template_dir
+
 # Property tests check results, not speed: no per-example deadline on a shared, busy
 # machine (CI runs two workers on two cores).
 settings.register_profile("assets", deadline=None)
 settings.load_profile("assets")
-
-from assets_orch.cli import cli
-from assets_orch.template import template_dir
 
 TESTS = Path(__file__).parent
 PROJECTS = TESTS / "projects"
@@ -141,8 +141,11 @@ def spawn_assets(*args: str, cwd: Path, env: dict[str, str] | None = None) -> su
 
 
 @contextlib.contextmanager
-def hold_warehouse(path: Path, *, write: bool = False) -> Iterator[int]:
-    """Another process holding the DuckDB file for writing (as a run does); yields its pid.
+def hold_warehouse(
+    path: Path, *, write: bool = False, read_only: bool = False
+) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the DuckDB file for writing (as a run does), or with
+    ``read_only`` as a reader does; yields it (``.pid``; closing ``.stdin`` ends it).
 
     With ``write``, it also writes (a table in a schema of its own), as a run does, so the
     file is no longer the one whose tables the catalog remembers."""
@@ -151,7 +154,7 @@ def hold_warehouse(path: Path, *, write: bool = False) -> Iterator[int]:
         [
             sys.executable,
             "-c",
-            "import sys, duckdb; con = duckdb.connect(sys.argv[1]); "
+            f"import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only={read_only}); "
             + (statement if write else "")
             + "print('held', flush=True); sys.stdin.read()",
             str(path),
@@ -162,10 +165,11 @@ def hold_warehouse(path: Path, *, write: bool = False) -> Iterator[int]:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        yield holder.pid
+        yield holder
     finally:
         assert holder.stdin is not None
-        holder.stdin.close()
+        if not holder.stdin.closed:
+            holder.stdin.close()
         holder.wait(timeout=30)
 
 

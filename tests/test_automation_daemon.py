@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import Cli, spawn_assets, wait_for
+from conftest import Cli, run_assets, spawn_assets, wait_for
 from helpers import write_project
 
 from assets_orch.automation.daemon import Daemon
@@ -259,3 +259,163 @@ def test_decisions_are_listed_by_the_cli(project: Path) -> None:
     listed = Cli(project).json("decisions", "--run", run.run_id)
     assert [d["action"] for d in listed] == ["success", "started"]
     assert "run http: started" in Cli(project)("decisions").output
+
+
+WAITER = """
+import time
+from pathlib import Path
+
+from assets_orch import asset
+
+RELEASE = Path(__file__).parent.parent / "release"
+
+
+@asset(description="Waits for a 'release' file, then passes its upstream on.")
+def waiter(stg):
+    while not RELEASE.exists():
+        time.sleep(0.05)
+    return stg
+"""
+
+
+def interrupted_daemon(tmp_path: Path, how: str) -> Path:
+    """A daemon whose file-sensor run is stopped (``sigterm``: cancelled, twice to stop
+    waiting; ``sigkill``: killed) after ``stg`` was rebuilt, while ``waiter`` runs."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "data/v.csv": "v\n1\n",
+            "models/stg.sql": "select v from read_csv('data/v.csv')",
+            "assets/waiter.py": WAITER,
+            "models/after.sql": "select sum(v) as total from waiter",
+            "models/side.sql": "select count(*) as n from stg",
+        },
+        'name = "t"\n\n[defaults]\nthreads = 1\n',
+    )
+    (root / "release").touch()
+    Cli(root)("materialize")
+    (root / "release").unlink()
+    proc = spawn_assets("daemon", "--interval", "1", cwd=root)
+    try:
+        wait_for(lambda: AutomationStore(root / ".assets/catalog.sqlite").ticks(1), timeout=30)
+        (root / "data/v.csv").write_text("v\n1\n2\n")  # the file sensor's event
+        catalog = Catalog(root / ".assets/catalog.sqlite")
+        wait_for(lambda: [m for m in catalog.running_materializations() if m.asset == "waiter"])
+        if how == "sigkill":
+            proc.kill()
+        else:
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)  # stop waiting for waiter to wind down
+        proc.communicate(timeout=60)
+    finally:
+        kill_if_alive(proc)
+    assert proc.returncode == (-signal.SIGKILL if how == "sigkill" else 0)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+@pytest.mark.parametrize("kept", ["kept", "from-runs"])
+def test_a_restarted_daemon_finishes_the_interrupted_run(
+    tmp_path: Path, how: str, kept: str
+) -> None:
+    root = interrupted_daemon(tmp_path, how)
+    status = {s["name"]: s for s in Cli(root).json("status")}
+    assert status["stg"]["state"] == "fresh"  # committed before the stop
+    # Only 'upstream changed: stg' (or an interrupted build) is left: no sensor matches.
+    assert "upstream changed: stg" in status["waiter"]["reasons"]
+    if how == "sigkill":
+        assert "last run failed: interrupted" in status["waiter"]["reasons"]
+    if kept == "from-runs":  # as an older version left it: no request kept, only the run
+        store = AutomationStore(root / ".assets/catalog.sqlite")
+        store.set_state("queue", None)
+        store.close()
+    (root / "release").touch()
+    result = run_assets("daemon", "--once", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "run sensor:files: resumed" in result.stdout
+    assert all(s["state"] == "fresh" for s in Cli(root).json("status")), Cli(root)("status").output
+    # Taken up once: the next start has nothing left to resume.
+    again = run_assets("daemon", "--once", cwd=root)
+    assert "resumed" not in again.stdout and "1 run(s)" not in again.stdout
+
+
+def test_a_due_run_the_stopping_daemon_did_not_start_is_started_by_the_next(
+    tmp_path: Path,
+) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {"models/a.sql": "select 1 as x"},
+        'name = "t"\n\n[[schedules]]\nname = "m"\ncron = "0 6 * * *"\nstale_only = false\n',
+    )
+    six = 1_796_104_800.0  # a 06:00 UTC
+    first = Daemon(root, env={})
+    try:
+        first.tick(six - 60)  # the schedule's window starts
+        first.cancel.set()  # SIGTERM just as the 06:00 tick runs
+        stopped = first.tick(six)
+    finally:
+        first.close()
+    assert [d.action for d in stopped.decisions if d.kind == "run"] == ["not started"]
+    assert runs_of(root) == []  # the tick is spent: the schedule will not fire again
+    second = Daemon(root, env={})
+    try:
+        resumed = second.tick(six + 30)
+        later = second.tick(six + 60)
+    finally:
+        second.close()
+    [decision] = [d for d in resumed.decisions if d.action == "resumed"]
+    assert decision.subject == "schedule:m" and "not started when the daemon stopped" in (
+        decision.detail
+    )
+    assert [r.status for r in resumed.runs] == ["success"]
+    assert later.runs == []  # done: no longer kept
+
+
+def test_every_request_of_a_stopped_tick_is_taken_up(tmp_path: Path) -> None:
+    """Two schedules due at once; the daemon is stopped during the first run: both runs
+    are done by the next daemon, the cancelled one and the one never started."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/stg.sql": "select 1 as v",
+            "assets/waiter.py": WAITER,
+            "models/quick.sql": "select 2 as w",
+        },
+        'name = "t"\n\n[defaults]\nthreads = 1\n\n'
+        '[[schedules]]\nname = "a"\ncron = "0 6 * * *"\nselect = ["+waiter"]\n'
+        "stale_only = false\n\n"
+        '[[schedules]]\nname = "b"\ncron = "0 6 * * *"\nselect = ["quick"]\n'
+        "stale_only = false\n",
+    )
+    six = 1_796_104_800.0  # a 06:00 UTC
+    first = Daemon(root, env={})
+    catalog = Catalog(root / ".assets/catalog.sqlite")
+
+    def stop_during_waiter() -> None:
+        wait_for(lambda: [m for m in catalog.running_materializations() if m.asset == "waiter"])
+        first.cancel.set()
+        (root / "release").touch()  # it returns, and may not commit
+
+    stopper = threading.Thread(target=stop_during_waiter)
+    try:
+        first.tick(six - 60)
+        stopper.start()
+        stopped = first.tick(six)
+        stopper.join(timeout=60)
+    finally:
+        first.close()
+    assert [r.status for r in stopped.runs] == ["cancelled"]
+    second = Daemon(root, env={})
+    try:
+        resumed = second.tick(six + 30)
+    finally:
+        second.close()
+    assert [d.subject for d in resumed.decisions if d.action == "resumed"] == [
+        "schedule:a",
+        "schedule:b",
+    ]
+    assert [r.status for r in resumed.runs] == ["success", "success"]
+    built = {m.asset for r in resumed.runs for m in catalog.materializations_of_run(r.run_id)}
+    assert built == {"waiter", "quick"}  # stg was built by the cancelled run: left out

@@ -211,3 +211,34 @@ def test_a_table_source_loaded_again_rebuilds_what_reads_it(tmp_path: Path) -> N
     report = tick(root)
     assert built_in(root, report) == {"orders_clean"}
     assert json.loads(json.dumps([d.to_json() for d in report.decisions]))[0]["action"] == "loaded"
+
+
+def test_a_build_interrupted_by_a_crash_is_retried_by_the_sensors(tmp_path: Path) -> None:
+    """'not retried on the same input' is about failures, not crashes."""
+    from assets_orch.automation.sensors import file_targets, upstream_targets
+    from assets_orch.graph import AssetGraph
+    from assets_orch.staleness import LAST_FAILED, SOURCE, UPSTREAM_CHANGED, AssetStatus, Reason
+
+    root = write_project(
+        tmp_path / "p",
+        {
+            "data/v.csv": "v\n1\n",
+            "models/stg.sql": "select v from read_csv('data/v.csv')",
+            "models/down.sql": "-- on: [upstream]\nselect v from stg",
+        },
+    )
+    graph: AssetGraph = Project.load(root, check_tables=False).graph
+
+    def statuses(last_failed: str | None) -> dict[str, AssetStatus]:
+        failed = Reason(LAST_FAILED, last_failed)
+        return {
+            "stg": AssetStatus("stg", "failed", (Reason(SOURCE, "data/v.csv"), failed)),
+            "down": AssetStatus("down", "failed", (Reason(UPSTREAM_CHANGED, "stg"), failed)),
+        }
+
+    crashed = statuses("interrupted")
+    assert set(file_targets(graph, crashed, {})) == {"stg", "down"}
+    assert set(upstream_targets(graph, crashed)) == {"down"}
+    failed = statuses(None)
+    assert "stg" not in file_targets(graph, failed, {})
+    assert upstream_targets(graph, failed) == {}

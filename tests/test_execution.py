@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import duckdb
@@ -154,6 +155,13 @@ def test_python_timeout_is_abandoned(tmp_path: Path) -> None:
     assert result.returncode == 1
     status = {a["name"]: a["status"] for a in json.loads(result.stdout)["assets"]}
     assert status == {"stuck": "timed_out", "fine": "success"}
+    # One row for the abandoned attempt, on the attempt's own id: nothing left
+    # 'running' for the next writer to call interrupted.
+    [row] = Catalog(root / ".assets/catalog.sqlite").history("stuck")
+    assert (row.status, row.error) == ("timed_out", "timed out after 0s (abandoned)")
+    assert run_assets("materialize", "fine", cwd=root).stderr == ""
+    [row] = Catalog(root / ".assets/catalog.sqlite").history("stuck")
+    assert row.status == "timed_out"
 
 
 def checked_project(root: Path, predicate: str, severity: str = "error") -> Path:
@@ -330,3 +338,87 @@ def test_failures_that_would_repeat_are_not_retried(tmp_path: Path) -> None:
     # A binder error and a failed check repeat on the same inputs; a missing file may
     # appear (an upload in progress): it is retried.
     assert attempts == {"typo": 1, "guarded": 1, "missing_file": 3}
+
+
+def running_rows(root: Path, asset: str = "%") -> list[tuple[str, str]]:
+    if not (root / ".assets/catalog.sqlite").exists():
+        return []
+    con = sqlite3.connect(root / ".assets/catalog.sqlite")
+    try:
+        return con.execute(
+            "select asset, run_id from materializations where status = 'running' and asset like ?",
+            (asset,),
+        ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        con.close()
+
+
+def sleepy_project(root: Path) -> Path:
+    return write_project(
+        root,
+        {
+            "models/base.sql": "select 1 as x",
+            "assets/sleepy.py": sleeper("sleepy", 120, "base"),
+            "models/after_sleepy.sql": "select * from sleepy",
+        },
+    )
+
+
+def test_a_cancelled_python_asset_that_does_not_return_is_recorded_cancelled_once(
+    tmp_path: Path,
+) -> None:
+    root = sleepy_project(tmp_path / "p")
+    proc = spawn_assets("materialize", "--json", cwd=root)
+    wait_for(lambda: running_rows(root, "sleepy"))
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)  # waits for it to wind down, then gives up
+    assert proc.returncode == 130, err
+    result = json.loads(out)
+    assert result["status"] == "cancelled"
+    assert {a["name"]: a["status"] for a in result["assets"]} == {
+        "base": "success",
+        "sleepy": "cancelled",
+        "after_sleepy": "not_started",
+    }
+    assert running_rows(root) == []
+    catalog = Catalog(root / ".assets/catalog.sqlite")
+    [run] = catalog.runs()
+    assert (run.status, run.counts) == (
+        "cancelled",
+        {"success": 1, "cancelled": 1, "not_started": 1},
+    )
+    [attempt] = catalog.history("sleepy")  # one row: the attempt, cancelled
+    assert attempt.status == "cancelled" and "abandoned" in (attempt.error or "")
+    status = {s["name"]: s for s in Cli(root).json("status")}
+    assert status["sleepy"]["state"] == "missing"
+    assert not any("failed" in r for r in status["sleepy"]["reasons"])
+    # The next writer has nothing to reconcile: no 'interrupted' relabelling.
+    (root / "assets/sleepy.py").write_text(sleeper("sleepy", 0, "base"))
+    again = run_assets("materialize", "--stale", cwd=root)
+    assert again.returncode == 0 and "interrupted" not in again.stderr, again.stderr
+    assert [m.status for m in catalog.history("sleepy")] == ["success", "cancelled"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_second_signal_stops_waiting_and_still_records_the_run_cancelled(
+    tmp_path: Path, signum: int
+) -> None:
+    root = sleepy_project(tmp_path / "p")
+    proc = spawn_assets("materialize", cwd=root, env={"ASSETS_DEBUG": "1"})
+    wait_for(lambda: running_rows(root, "sleepy"))
+    proc.send_signal(signum)
+    time.sleep(0.5)
+    if proc.poll() is None:
+        proc.send_signal(signum)  # while the first one waits for sleepy to wind down
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert "was cancelled; finished work is kept" in err
+    assert "1 cancelled" in out  # the summary is printed
+    assert running_rows(root) == []
+    [run] = Catalog(root / ".assets/catalog.sqlite").runs()
+    assert run.status == "cancelled" and run.counts.get("cancelled") == 1
+    # Nothing was left 'running': a reader has nothing to repair, the run stays cancelled.
+    assert Cli(root).json("runs")[0]["status"] == "cancelled"

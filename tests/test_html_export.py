@@ -295,6 +295,56 @@ def test_refuses_a_non_empty_folder_that_is_not_an_export(built_shop: Path, tmp_
     assert (tmp_path / "mine.txt").read_text() == "keep me"
 
 
+def interrupted_export(root: Path, site: Path, tmp_path: Path) -> None:
+    """Start an export and kill it (SIGKILL) while it draws pictures: after it wrote
+    its first files, before it finished. ``dot`` is a stand-in that waits forever."""
+    from conftest import spawn_assets, wait_for
+
+    bin_dir = tmp_path / "slow-bin"
+    bin_dir.mkdir(exist_ok=True)
+    reached = tmp_path / "dot-started"
+    fake = bin_dir / "dot"
+    fake.write_text(
+        f"#!/bin/sh\ntouch {reached}\nwhile kill -0 $PPID 2>/dev/null; do sleep 0.1; done\n"
+    )
+    fake.chmod(0o755)
+    proc = spawn_assets(
+        "catalog",
+        "export",
+        str(site),
+        cwd=root,
+        env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+    )
+    wait_for(reached.exists)
+    proc.kill()
+    proc.communicate(timeout=30)
+    reached.unlink()
+
+
+def test_an_interrupted_export_is_taken_up_by_the_next(built_shop: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    interrupted_export(built_shop, site, tmp_path)
+    assert (site / "static" / "catalog.css").is_file()  # it had begun
+    assert (site / ".assets-catalog.json").is_file()  # and said so first
+    stray = site / "assets" / "orders_daily.html.assets-export.tmp"  # killed mid-write
+    stray.parent.mkdir(exist_ok=True)
+    stray.write_text("<half a page")
+    result = Cli(built_shop).json("catalog", "export", str(site))
+    assert result["assets"] == len(project_assets(built_shop))
+    assert not [p for p in site.rglob("*") if p.name.endswith(".tmp")]
+    assert "partial" not in json.loads((site / ".assets-catalog.json").read_text())
+    check_links(site)
+    # Over a finished export, an interrupted one leaves files whose recorded hashes may
+    # be wrong: the next export rewrites every page instead of trusting them.
+    for picture in (site / "lineage").glob("*.svg"):
+        picture.unlink()  # so that this export draws, and is killed while it does
+    interrupted_export(built_shop, site, tmp_path)
+    again = Cli(built_shop).json("catalog", "export", str(site))
+    assert again["pages_written"] == again["assets"] and again["files_unchanged"] == 0
+    settled = Cli(built_shop).json("catalog", "export", str(site))
+    assert settled["pages_written"] == 0 and settled["pictures_drawn"] == 0
+
+
 def test_exports_while_a_writer_holds_the_lock_and_the_warehouse(
     built_shop: Path, tmp_path: Path
 ) -> None:

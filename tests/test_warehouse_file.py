@@ -113,7 +113,8 @@ def test_another_duckdb_version_is_a_file_error() -> None:
 
 def test_a_real_lock_is_busy_not_broken(built: Path) -> None:
     """Another process holding the file: readers use the catalog, a writer exits 1."""
-    with hold_warehouse(built / "warehouse.duckdb", write=True) as pid:
+    with hold_warehouse(built / "warehouse.duckdb", write=True) as holder:
+        pid = holder.pid
         status = Cli(built)("status")
         assert "in use by another process" in status.output
         assert "table presence is taken from the catalog" in status.output

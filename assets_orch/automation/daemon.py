@@ -4,8 +4,9 @@ Each tick, at clock ``now`` (injectable, for tests and for ``--now``):
 
 1. load the project afresh (an edit to a model or to ``assets.toml`` is picked up);
 2. judge sources (late ones hold up what reads them) and freshness (overdue assets);
-3. collect run requests: runs deferred from an earlier tick, due schedules, HTTP
-   requests, then the sensors (files, upstream, freshness);
+3. collect run requests: at the first tick, what an earlier daemon left unfinished
+   (requests kept in the catalog until their run ends); runs deferred from an earlier
+   tick, due schedules, HTTP requests, then the sensors (files, upstream, freshness);
 4. execute them one at a time through :func:`assets_orch.runner.materialize`, which
    takes the writer lock and opens the warehouse only for the run;
 5. send alerts; record the tick and every decision in the catalog.
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import STATE_DIR, find_project_root
 from ..errors import AssetsError, LockError
@@ -38,25 +39,67 @@ from .store import AutomationStore, Decision
 if TYPE_CHECKING:
     from ..config import AlertConfig, ScheduleConfig
     from ..outcomes import RunResult
+    from ..records import RunRecord
     from ..staleness import AssetStatus
     from .http_trigger import TriggerServer
 
 
 @dataclass
 class RunRequest:
-    """A run the daemon wants: by selection expressions, or by explicit names."""
+    """A run the daemon wants: by selection expressions, or by explicit names.
+
+    Requests are kept in the catalog until their run ends (see :meth:`Daemon._keep`):
+    ``run_id`` is the run started for it, ``done`` the assets that run built (a request
+    that rebuilds what is not stale leaves them out when it is resumed).
+    """
 
     trigger: str  # schedule:NAME | sensor:files | sensor:upstream | freshness | http
     reason: str
     selection: tuple[str, ...] = ()
     names: tuple[str, ...] | None = None
     stale_only: bool = True
+    run_id: str | None = None
+    done: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         """What ``assets runs`` shows as the selection."""
         what = " ".join(self.selection) if self.names is None else " ".join(self.names)
         return (what or "*") + (" (stale)" if self.stale_only else "")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "trigger": self.trigger,
+            "reason": self.reason,
+            "selection": list(self.selection),
+            "names": list(self.names) if self.names is not None else None,
+            "stale_only": self.stale_only,
+            "run_id": self.run_id,
+            "done": list(self.done),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunRequest:
+        names = data.get("names")
+        return cls(
+            str(data["trigger"]),
+            str(data.get("reason", "")),
+            tuple(str(x) for x in data.get("selection") or ()),
+            tuple(str(x) for x in names) if names is not None else None,
+            bool(data.get("stale_only", True)),
+            data.get("run_id"),
+            tuple(str(x) for x in data.get("done") or ()),
+        )
+
+    @classmethod
+    def from_run(cls, run: RunRecord) -> RunRequest:
+        """The request behind a run the daemon started, from what ``assets runs`` shows
+        as its selection (names and selection expressions hold no spaces)."""
+        label = run.selection
+        stale = label.endswith(" (stale)")
+        what = label.removesuffix(" (stale)")
+        selection = () if what in ("", "*") else tuple(what.split())
+        return cls(run.trigger, f"resumed run {run.run_id}", selection, None, stale, run.run_id)
 
 
 @dataclass
@@ -92,6 +135,8 @@ class Daemon:
         self.store = AutomationStore(self.root / STATE_DIR / "catalog.sqlite")
         self.server: TriggerServer | None = None
         self.deferred: list[RunRequest] = []
+        self._took_up = False  # requests left by an earlier daemon are taken up once
+        self._pending: list[RunRequest] = []  # this tick's requests whose run has not ended
         self._wake = threading.Event()
         self._graph_select: Callable[[tuple[str, ...]], object] | None = None
         self._warned: set[str] = set()
@@ -202,6 +247,9 @@ class Daemon:
         events += self._transitions("freshness_overdue", sensors.overdue(statuses))
         self._transitions("freshness_warning", old_assets(project.graph, statuses, now))
 
+        if not self._took_up:
+            self.deferred = self._unfinished(project) + self.deferred
+            self._took_up = True
         requests = self.deferred
         self.deferred = []
         requests += self._due_schedules(config.schedules, now, config.daemon.interval)
@@ -223,6 +271,10 @@ class Daemon:
         if events:
             self._send(config.alerts, events, project=config.name)
 
+        # Kept in the catalog until their run ends: a daemon stopped or killed before
+        # that takes them up at its next start.
+        pending = self._pending = list(requests)
+        self._keep(pending)
         for request in requests:
             if self.cancel.is_set():
                 self._decide("run", request.trigger, "not started", "the daemon is stopping")
@@ -230,7 +282,9 @@ class Daemon:
             if report.runs:  # the last run changed the warehouse: judge again
                 project = self._load()
                 statuses = project.status(now=now)
-            self._execute(request, project, statuses, held, report)
+            if self._execute(request, project, statuses, held, report):
+                pending.remove(request)
+                self._keep(pending)
 
     # ---- requests ---------------------------------------------------------------------
 
@@ -309,6 +363,44 @@ class Daemon:
                 )
         return found
 
+    def _keep(self, pending: list[RunRequest]) -> None:
+        self.store.set_json_state("queue", [r.to_json() for r in pending] or None)
+
+    def _unfinished(self, project: Project) -> list[RunRequest]:
+        """Work an earlier daemon did not finish, first thing after a start: requests
+        it kept (their run cancelled, killed, or not started yet), and runs it started
+        that ended cancelled or crashed without a kept request (an older version)."""
+        found: list[tuple[RunRequest, str]] = []
+        for item in self.store.json_state("queue") or []:
+            try:
+                request = RunRequest.from_json(item)
+            except (KeyError, TypeError, ValueError):
+                continue  # written by another version
+            record = project.catalog.run(request.run_id) if request.run_id else None
+            if record is None:
+                found.append((request, f"{request.reason}; not started when the daemon stopped"))
+            else:
+                found.append((request, f"{request.reason}; run {record.run_id} {record.status}"))
+        covered = {r.run_id for r, _ in found if r.run_id}
+        seen = self.store.state("resume:seen")
+        runs = [r for r in project.catalog.runs(50) if _daemon_trigger(r.trigger)]
+        for run in runs:  # newest first, back to what the last start looked at
+            if run.run_id == seen or (seen is None and run.status in ("success", "failed")):
+                break
+            if run.status in ("cancelled", "crashed") and run.run_id not in covered:
+                found.append((RunRequest.from_run(run), f"run {run.run_id} {run.status}"))
+                covered.add(run.run_id)
+        if runs:
+            self.store.set_state("resume:seen", runs[0].run_id)
+        resumed = []
+        for request, why in found:
+            if request.run_id and not request.stale_only:
+                built = _built_by(project, request.run_id)
+                request = replace(request, done=tuple(sorted(set(request.done) | built)))
+            self._decide("run", request.trigger, "resumed", why, request.run_id)
+            resumed.append(request)
+        return resumed
+
     def _resumed(self, held: Mapping[str, list[str]]) -> list[RunRequest]:
         """Assets that waited for a late source that is now on time: build them now."""
         waited: dict[str, list[str]] = self.store.json_state("waiting") or {}
@@ -332,7 +424,8 @@ class Daemon:
         statuses: Mapping[str, AssetStatus],
         held: Mapping[str, list[str]],
         report: TickReport,
-    ) -> None:
+    ) -> bool:
+        """Run ``request``; False when it must be kept for later (deferred, cancelled)."""
         from ..outcomes import RunOptions
         from ..runner import Plan, materialize
 
@@ -345,7 +438,8 @@ class Daemon:
             )
         except AssetsError as e:
             self._decide("run", request.trigger, "not started", str(e).splitlines()[0])
-            return
+            return True
+        chosen -= set(request.done)
         if request.stale_only:
             chosen = {n for n in chosen if statuses[n].is_stale}
         waits = graph.order(chosen & set(held))
@@ -357,7 +451,7 @@ class Daemon:
         names = graph.order(chosen - set(held))
         if not names:
             self._decide("run", request.trigger, "nothing to do", request.reason)
-            return
+            return True
         started: list[str] = []
 
         def on_plan(plan: Plan) -> None:
@@ -365,6 +459,8 @@ class Daemon:
                 self._decide("run", plan.run_id, "note", note)
             if plan.names:
                 started.append(plan.run_id)
+                request.run_id = plan.run_id
+                self._keep(self._pending)
                 detail = f"{len(plan.names)} asset(s); {request.reason}"
                 self._decide("run", request.trigger, "started", detail, plan.run_id)
 
@@ -382,21 +478,27 @@ class Daemon:
             if all((r.trigger, r.label) != (request.trigger, request.label) for r in self.deferred):
                 self.deferred.append(request)
             self._decide("run", request.trigger, "deferred", str(e).splitlines()[0])
-            return
+            return False
         except AssetsError as e:
             self._decide("run", request.trigger, "not started", str(e).splitlines()[0])
-            return
+            return True
         # The runner's project objects close their catalog connections only when
         # collected; collect now so that a daemon running for weeks keeps few files open.
         gc.collect()
+        if result is None and self.cancel.is_set():
+            self._decide("run", request.trigger, "not started", "the daemon is stopping")
+            return False
         if result is None:
             self._decide("run", request.trigger, "nothing to do", "fresh when the run began")
-            return
+            return True
         report.runs.append(result)
         counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(result.counts().items()))
+        if result.catalog_error is not None:
+            counts += f"; not recorded in full: {result.catalog_error.message}"
         self._decide("run", request.trigger, result.status, counts, result.run_id)
         events = alerts.run_events(result, trigger=request.trigger)
         self._send(project.config.alerts, events, project=project.config.name)
+        return result.status != "cancelled"
 
     # ---- alerts and decisions ---------------------------------------------------------
 
@@ -454,3 +556,20 @@ class Daemon:
             report.decisions.append(decision)
         self.store.record(report.tick_id if report else None, decision)
         self.on_decision(decision)
+
+
+def _daemon_trigger(trigger: str) -> bool:
+    """Whether a run was started by the daemon (not by hand, not a retry)."""
+    return trigger.startswith(("schedule:", "sensor:")) or trigger in ("freshness", "http")
+
+
+def _built_by(project: Project, run_id: str) -> set[str]:
+    """Assets a run built (the last attempt at each of them, or at each of their
+    partitions, ended in success)."""
+    last = {
+        (m.asset, m.partition): m.status for m in project.catalog.materializations_of_run(run_id)
+    }
+    ended: dict[str, set[str]] = {}
+    for (asset, _), status in last.items():
+        ended.setdefault(asset, set()).add(status)
+    return {a for a, statuses in ended.items() if statuses == {"success"}}

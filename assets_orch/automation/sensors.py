@@ -16,7 +16,8 @@ tick; the daemon turns their answers into runs.
 
 An asset whose last attempt failed is not rebuilt by a sensor again and again on the
 same inputs: only a new change of its input (a file event), a schedule, an HTTP
-trigger or a person retries it.
+trigger or a person retries it. A build interrupted by a crash (``last run failed:
+interrupted``) did not fail on its inputs: sensors build it again.
 
 >>> from assets_orch.sources import ABSENT
 >>> source_changes({"a.csv": "v1", "b.csv": ABSENT}, {"a.csv": "v2", "b.csv": "v3", "c": "v"})
@@ -28,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ..records import INTERRUPTED
 from ..sources import ABSENT, REMOTE
 from ..staleness import FRESHNESS, LAST_FAILED, SOURCE, UPSTREAM_CHANGED
 
@@ -69,7 +71,12 @@ def table_loads(before: Mapping[str, float], now: Mapping[str, float | None]) ->
 
 
 def _failed(status: AssetStatus) -> bool:
-    return any(r.kind == LAST_FAILED for r in status.reasons)
+    """Its last attempt failed on its own account: a build interrupted by a crash (the
+    process died) is not a failure of its inputs, and is built again."""
+    return any(
+        r.kind == LAST_FAILED and not (r.subject or "").startswith(INTERRUPTED)
+        for r in status.reasons
+    )
 
 
 def _stale_closure(

@@ -8,7 +8,7 @@ Three tables beside the catalog's own, created on first use:
   ``waiting revenue: source data/netsuite.csv is late``), with the run id it started;
 - ``automation_state``: small cursors that must survive a restart (the last tick each
   schedule fired for, the source versions the file sensor last saw, the conditions
-  already alerted on).
+  already alerted on, the run requests whose run has not ended yet).
 
 Kept beside :class:`~assets_orch.catalog.Catalog` rather than in it, so the execution
 engine's store stays as it is; it uses a Catalog's connection and its short

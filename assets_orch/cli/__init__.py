@@ -27,7 +27,10 @@ class Context:
     def load(self, **kwargs: Any) -> Any:
         from ..project import Project
 
-        return Project.load(self.project_dir, **kwargs)
+        project = Project.load(self.project_dir, **kwargs)
+        if project.repaired:  # a crash found and repaired: say so once, where it happened
+            show_repairs(project.repaired)
+        return project
 
     def root(self) -> Path:
         from ..config import find_project_root
@@ -102,6 +105,16 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"internal error: {type(e).__name__}: {e}", err=True)
         click.echo("  hint: rerun with ASSETS_DEBUG=1 for a traceback, and report it", err=True)
         sys.exit(3)
+
+
+def show_repairs(notes: list[str]) -> None:
+    """What a command repaired after a crash, on stderr (also kept in the run's message)."""
+    from rich.markup import escape
+
+    from .render import err
+
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
 
 
 def _error(error: Exception) -> None:

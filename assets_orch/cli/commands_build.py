@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 
+from ..cancellation import Cancellation
 from . import Context, cli, json_option, pass_ctx
 
 
 @contextmanager
-def _cancel_on_signals() -> Iterator[threading.Event]:
-    """Ctrl-C and SIGTERM set an event that the engine polls: it cancels cleanly."""
-    cancel = threading.Event()
+def _cancel_on_signals() -> Iterator[Cancellation]:
+    """Ctrl-C and SIGTERM set an event that the engine polls: it cancels cleanly; a
+    second one stops waiting (see :mod:`assets_orch.cancellation`)."""
+    cancel = Cancellation()
     previous = {}
 
     def handler(signum: int, frame: object) -> None:
-        if cancel.is_set():  # second Ctrl-C: stop waiting
-            raise KeyboardInterrupt
-        cancel.set()
+        cancel.signal()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, handler)
@@ -49,6 +48,12 @@ def _run(
     batch_size: int | None = None,
     full_refresh: bool = False,
 ) -> None:
+    if not dry_run:
+        # Refuse a second writer before importing the engine (sqlglot, pydantic, DuckDB).
+        from ..lock import check_free
+        from ..paths import LOCK_FILE, STATE_DIR, find_project_root
+
+        check_free(find_project_root(ctx.project_dir) / STATE_DIR / LOCK_FILE)
     from rich.markup import escape
 
     from ..errors import RunCancelledError, RunFailedError
@@ -137,6 +142,15 @@ def _run(
     else:
         run_summary(result)
     _send_alerts(ctx, result, trigger)
+    if result.catalog_error is not None:
+        from ..errors import CatalogError
+
+        error = result.catalog_error
+        raise CatalogError(
+            f"run {result.run_id} could not be recorded in full: {error.message}",
+            path=error.path,
+            hint=error.hint,
+        )
     if result.status == "cancelled":
         raise RunCancelledError(
             f"run {result.run_id} was cancelled; finished work is kept",

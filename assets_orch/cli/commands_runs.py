@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import Context, cli, json_option, pass_ctx
+from ..paths import LOCK_FILE, STATE_DIR
+from . import Context, cli, json_option, pass_ctx, show_repairs
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.table import Table
 
+    from ..catalog import Catalog
     from ..records import MaterializationRecord, RunRecord
     from .render import Grid
     from .run_rows import AttemptRow
@@ -48,12 +50,12 @@ def runs(click_ctx: click.Context, limit: int, as_json: bool) -> None:
     """List recent runs (id, trigger, start, duration, counts by status)."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from ..catalog import Catalog
-    from ..config import STATE_DIR
+    from ..recovery import shown_as_crashed
     from .render import out, print_json
 
     root = click_ctx.obj.root()
-    records = Catalog(root / STATE_DIR / "catalog.sqlite").runs(limit)
+    catalog = repaired_catalog(root)
+    records = shown_as_crashed(catalog.runs(limit), root / STATE_DIR / LOCK_FILE)
     if as_json:
         print_json([r.to_json() for r in records])
         return
@@ -74,14 +76,14 @@ def runs_show(ctx: Context, run_id: str, verbose: bool, as_json: bool) -> None:
     """Show the assets of run RUN_ID (a unique prefix is enough) and its errors in full."""
     from rich.markup import escape
 
-    from ..catalog import Catalog
-    from ..config import STATE_DIR
     from ..records import FAILURE_STATUSES
+    from ..recovery import shown_as_crashed
     from .render import STATE_STYLE, Grid, out, print_json, rows_text, seconds, styled
     from .run_rows import attempt_rows
 
-    catalog = Catalog(ctx.root() / STATE_DIR / "catalog.sqlite")
-    run = catalog.find_run(run_id)
+    root = ctx.root()
+    catalog = repaired_catalog(root)
+    [run] = shown_as_crashed([catalog.find_run(run_id)], root / STATE_DIR / LOCK_FILE)
     mats = catalog.materializations_of_run(run.run_id)
     if as_json:
         print_json({**run.to_json(), "materializations": [m.to_json() for m in mats]})
@@ -90,6 +92,8 @@ def runs_show(ctx: Context, run_id: str, verbose: bool, as_json: bool) -> None:
         f"run [bold]{run.run_id}[/] {styled(run.status)} trigger {escape(run.trigger)} "
         f"selection '{escape(run.selection)}' duration {seconds(run.duration)}"
     )
+    for line in (run.message or "").splitlines():  # e.g. what a repair after a crash found
+        out.print(f"  {escape(line)}", soft_wrap=True)
     rows = attempt_rows(mats, _grains(catalog.path, {m.asset for m in mats if m.partition}))
     grid = Grid(("asset", "status", "attempt", "duration", "rows", "error"))
     for row in rows:
@@ -107,6 +111,25 @@ def runs_show(ctx: Context, run_id: str, verbose: bool, as_json: bool) -> None:
     failures = [r for r in rows if r.first.status in FAILURE_STATUSES and r.first.error]
     if failures:
         _print_failures(failures, verbose=verbose)
+
+
+def repaired_catalog(root: Path) -> Catalog:
+    """The catalog, repaired first when a run was left unfinished by a dead process
+    (as every reader that loads the project does; see recovery.repair_if_abandoned)."""
+    from ..catalog import Catalog
+    from ..errors import AssetsError
+
+    catalog = Catalog(root / STATE_DIR / "catalog.sqlite")
+    if catalog.unfinished_runs():
+        from ..config import load_config
+        from ..recovery import repair_if_abandoned
+
+        try:
+            notes = repair_if_abandoned(root, load_config(root), catalog)
+        except AssetsError:
+            notes = []  # assets.toml being edited, a damaged warehouse: show what is recorded
+        show_repairs(notes)
+    return catalog
 
 
 def _grains(catalog_path: Path, assets: set[str]) -> dict[str, str]:

@@ -97,9 +97,11 @@ def export_catalog(
     """Write the catalog of ``project`` (or of the ``select`` expressions) to ``directory``."""
     started = time.perf_counter()
     prepare_directory(directory)
+    writer = SiteWriter(directory)
+    writer.begin()
     state = _Export(
         project=project,
-        writer=SiteWriter(directory),
+        writer=writer,
         summary=ExportSummary(str(directory)),
         now=now or time.time(),
     )

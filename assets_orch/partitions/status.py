@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..records import SUCCESS, AssetHistory, CatalogSnapshot, MaterializationRecord
+from ..records import INTERRUPTED, SUCCESS, AssetHistory, CatalogSnapshot, MaterializationRecord
 from ..staleness import (
     CODE,
     DEPS,
@@ -346,6 +346,10 @@ class _Judge:
                 up, not_fresh = value
                 ups[up] = ups.get(up, False) or not_fresh
         failed = stored is not None and stored.status == RANGE_FAILED
+        # A batch interrupted by a crash says so (recovery records "interrupted").
+        last_failed = Reason(
+            LAST_FAILED, INTERRUPTED if stored is not None and stored.error == INTERRUPTED else None
+        )
         if stored is None or not stored.built or self.gone:
             subject = (
                 f"last built in schema {self.moved}"
@@ -358,11 +362,11 @@ class _Judge:
             )
             reasons = [Reason(MISSING_R, subject)]
             if failed:
-                reasons.append(Reason(LAST_FAILED))
+                reasons.append(last_failed)
             return PState(FAILED if failed else MISSING, tuple(reasons))
         reasons = []
         if failed:
-            reasons.append(Reason(LAST_FAILED))
+            reasons.append(last_failed)
         if stored.fingerprint != self.spec.fingerprint:
             reasons.append(Reason(CODE))
         consumed = stored.consumed_map()

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import CatalogError
+from ..catalog import catalog_error, open_sqlite
 
 SUCCESS, FAILED = "success", "failed"
 
@@ -50,6 +50,22 @@ CREATE TABLE IF NOT EXISTS partition_assets (
 );
 """
 _COLUMNS = "status, fingerprint, consumed, dirty, error"
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Create the tables, dropping the ranges of a pre-release layout (revisions; their
+    assets read missing). Writes only when something is missing or old."""
+    ranges = {r[1] for r in conn.execute("PRAGMA table_info(partition_ranges)")}
+    assets = {r[1] for r in conn.execute("PRAGMA table_info(partition_assets)")}
+    if ranges and "dirty" not in ranges:
+        conn.execute("DROP TABLE partition_ranges")
+        conn.execute("DROP TABLE IF EXISTS partition_assets")
+        conn.execute("DROP TABLE IF EXISTS partition_revisions")
+        ranges = assets = set()
+    if assets and "warehouse_schema" not in assets:  # unknown until the next run
+        conn.execute("ALTER TABLE partition_assets ADD COLUMN warehouse_schema TEXT")
+    if not ranges or not assets:
+        conn.executescript(SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -108,28 +124,7 @@ class PartitionStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), timeout=30, check_same_thread=False, isolation_level=None
-            )
-            self._conn.execute("PRAGMA busy_timeout = 30000")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._upgrade()
-            self._conn.executescript(SCHEMA)
-        except sqlite3.Error as e:
-            raise CatalogError(f"cannot open the partition store: {e}", path=str(path)) from e
-
-    def _upgrade(self) -> None:
-        """Drop the ranges of a pre-release layout (revisions); their assets read missing."""
-        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(partition_ranges)")}
-        if columns and "dirty" not in columns:
-            self._conn.execute("DROP TABLE partition_ranges")
-            self._conn.execute("DROP TABLE IF EXISTS partition_assets")
-            self._conn.execute("DROP TABLE IF EXISTS partition_revisions")
-        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(partition_assets)")}
-        if columns and "warehouse_schema" not in columns:  # unknown until the next run
-            self._conn.execute("ALTER TABLE partition_assets ADD COLUMN warehouse_schema TEXT")
+        self._conn, self.writable = open_sqlite(path, _prepare)
 
     def close(self) -> None:
         with self._lock:
@@ -142,9 +137,14 @@ class PartitionStore:
                 self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
                 self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+            except BaseException as e:
+                try:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolled back already (a full disk does)
+                if isinstance(e, sqlite3.Error):
+                    raise catalog_error(e, self.path, "write") from e
                 raise
 
     # ---- reading ----------------------------------------------------------------------

@@ -125,7 +125,7 @@ def layout_of(warehouse: Warehouse, name: str) -> tuple[bool, str | None]:
     """Whether table ``name`` exists, and the layout signature its COMMENT declares
     (None: a table not written as partitions)."""
     row = (
-        warehouse.connect()
+        warehouse.reading()
         .execute(
             "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND lower(table_name) = "
             "lower(?) AND database_name = current_database()",
@@ -148,7 +148,7 @@ def layout_of(warehouse: Warehouse, name: str) -> tuple[bool, str | None]:
 def committed(warehouse: Warehouse, materialization_ids: Iterable[str]) -> dict[str, tuple]:
     """Bookkeeping rows written by these materializations: id -> (row_count, version)."""
     ids = list(materialization_ids)
-    con = warehouse.connect()
+    con = warehouse.reading()
     if not ids or not _has_bookkeeping(con):
         return {}
     rows = con.execute(
@@ -310,7 +310,7 @@ def probe_changed(
     the query restricted to a span equals the union of its partitions (a filter then
     per-row or per-partition work); see docs/partitions.md.
     """
-    con = warehouse.connect()
+    con = warehouse.reading()
     if not _has_bookkeeping(con):
         return set()
     body = sql.strip().rstrip(";")
