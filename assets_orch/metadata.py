@@ -27,7 +27,9 @@ Severity = Literal["error", "warn"]
 class Strict(BaseModel):
     """Base for metadata models: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when it first validates; a project loaded
+    # from the project cache only unpickles metadata (~0.1 s of every command saved).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CheckSpec(Strict):
