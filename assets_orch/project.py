@@ -53,6 +53,9 @@ class Project:
     _catalog: Catalog | None = None
     leftovers: Leftovers | None = None  # tables of assets that no longer exist
     repaired: list[str] = field(default_factory=list)  # what loading repaired after a crash
+    # A discovery too recent to cache (a file changed within the racy window): cached by
+    # settle_cache() at the end of a run, if the files are still the same.
+    _unsaved: tuple[Path, str, project_cache.Listing] | None = None
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -95,6 +98,7 @@ class Project:
         )
         cached_path = root / STATE_DIR / project_cache.CACHE_FILE
         specs = project_cache.load(cached_path, key)
+        unsaved = None
         if specs is None:
             # Imported here: a load from the project cache needs neither (nor YAML).
             from .discovery import discover
@@ -102,9 +106,24 @@ class Project:
 
             cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
             specs = discover(root, config, warehouse_tables=tables, cache=cache, leftovers=refused)
-            project_cache.save(cached_path, key, specs, listing)
+            if not project_cache.save(cached_path, key, specs, listing):
+                unsaved = (cached_path, key, listing)
         graph = AssetGraph(specs)
-        return cls(root, config, specs, graph, view, catalog, leftovers, repaired)
+        project = cls(root, config, specs, graph, view, catalog, leftovers, repaired)
+        project._unsaved = unsaved
+        return project
+
+    def settle_cache(self) -> None:
+        """Cache a discovery that was too recent to cache when loaded, if the asset files
+        are unchanged since (called at the end of a run: the first command after a
+        build of fresh files then loads from the project cache)."""
+        if self._unsaved is None:
+            return
+        path, key, listing = self._unsaved
+        self._unsaved = None
+        now = project_cache.list_files(self.root, self.config.model_paths, self.config.python_paths)
+        if now == listing:
+            project_cache.save(path, key, self.specs, listing)
 
     def leftover_tables(self) -> list[Leftover]:
         """Tables of assets that no longer exist (empty when the warehouse is unread)."""

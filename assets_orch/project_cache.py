@@ -109,11 +109,12 @@ def load(path: Path, key: str) -> list[AssetSpec] | None:
     return specs if isinstance(specs, list) else None
 
 
-def save(path: Path, key: str, specs: list[AssetSpec], listing: Listing) -> None:
-    """Store ``specs`` under ``key`` unless a file is too recent to be trusted by stat."""
+def save(path: Path, key: str, specs: list[AssetSpec], listing: Listing) -> bool:
+    """Store ``specs`` under ``key`` unless a file is too recent to be trusted by stat;
+    False when not stored."""
     racy = time.time_ns() - int(RACY_SECONDS * 1e9)
     if any(max(mtime, ctime) >= racy for _, (_, mtime, ctime, _) in listing):
-        return
+        return False
     stored = [replace(s, func=None) if s.func is not None else s for s in specs]
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
@@ -124,3 +125,5 @@ def save(path: Path, key: str, specs: list[AssetSpec], listing: Listing) -> None
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)  # a read-only project: discovery runs each time
+        return False
+    return True

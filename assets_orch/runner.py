@@ -233,6 +233,7 @@ def materialize(
         finally:
             if project is not None:
                 close_and_remember(project, warehouse)
+                project.settle_cache()
             warehouse.close()
             if project is not None:
                 # Close now, not at garbage collection: the daemon runs this many times.

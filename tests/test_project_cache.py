@@ -122,3 +122,29 @@ def test_recent_files_are_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyP
     root = project(tmp_path)
     names(root)
     assert not cached(root).exists()
+
+
+def test_a_discovery_too_recent_to_cache_is_cached_at_the_end_of_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path)
+    monkeypatch.setattr(project_cache, "RACY_SECONDS", 3600)  # every file is "recent"
+    loaded = Project.load(root)
+    assert not cached(root).exists()
+    monkeypatch.setattr(project_cache, "RACY_SECONDS", 0)  # a run later: settled
+    loaded.settle_cache()
+    loaded.catalog.close()
+    assert cached(root).exists()
+
+
+def test_files_changed_during_the_run_are_not_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path)
+    monkeypatch.setattr(project_cache, "RACY_SECONDS", 3600)
+    loaded = Project.load(root)
+    (root / "models/c.sql").write_text("select 1 as z")  # edited while it ran
+    monkeypatch.setattr(project_cache, "RACY_SECONDS", 0)
+    loaded.settle_cache()
+    loaded.catalog.close()
+    assert not cached(root).exists()
