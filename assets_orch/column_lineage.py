@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .project import Project
     from .records import CatalogSnapshot, MaterializationRecord
     from .specs import AssetSpec
-    from .sql.columns import Prepared, SourceRef
+    from .sql.columns import SourceRef
     from .warehouse import Warehouse
 
 VALUE, FILTER = "value", "filter"
@@ -60,7 +60,6 @@ class ProjectColumns:
     owns_warehouse: bool = False
     tables_readable: bool = True  # False while another process holds the warehouse
     _memo: dict[str, AssetColumns] = field(default_factory=dict)
-    _prepared: dict[str, Prepared] = field(default_factory=dict)
     _active: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -171,9 +170,8 @@ class ProjectColumns:
     def _compute_sql(self, spec: AssetSpec) -> AssetColumns:
         from .sql.columns import prepare
 
-        prepared = self._prepared.get(spec.name)
-        if prepared is None:
-            prepared = self._prepared[spec.name] = prepare(spec.sql or "")
+        # Not kept: a parse costs less than a tree copy, and 10,000 kept trees cost GBs.
+        prepared = prepare(spec.sql or "")
         schemas: dict[str, SourceSchema] = {}
         gaps: list[str] = []
         for ref in prepared.refs:
