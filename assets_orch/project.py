@@ -55,7 +55,7 @@ class Project:
     repaired: list[str] = field(default_factory=list)  # what loading repaired after a crash
     # A discovery too recent to cache (a file changed within the racy window): cached by
     # settle_cache() at the end of a run, if the files are still the same.
-    _unsaved: tuple[Path, str, project_cache.Listing] | None = None
+    _unsaved: tuple[Path, str, project_cache.Listing, str] | None = None
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -93,11 +93,15 @@ class Project:
         key = project_cache.key_of(
             listing,
             (root / CONFIG_FILE).read_bytes(),
-            tables=tables,
-            leftovers=sorted(refused.built) if refused is not None else None,
+            checks=(tables is not None, refused is not None),
         )
+
+        def context(specs: list[AssetSpec]) -> str:
+            built = refused.built if refused is not None else None
+            return project_cache.context_of(specs, tables, built, config.schema_name)
+
         cached_path = root / STATE_DIR / project_cache.CACHE_FILE
-        specs = project_cache.load(cached_path, key)
+        specs = project_cache.load(cached_path, key, context)
         unsaved = None
         if specs is None:
             # Imported here: a load from the project cache needs neither (nor YAML).
@@ -106,8 +110,8 @@ class Project:
 
             cache = ParseCache.open(root / STATE_DIR / CACHE_FILE)
             specs = discover(root, config, warehouse_tables=tables, cache=cache, leftovers=refused)
-            if not project_cache.save(cached_path, key, specs, listing):
-                unsaved = (cached_path, key, listing)
+            if not project_cache.save(cached_path, key, specs, listing, context(specs)):
+                unsaved = (cached_path, key, listing, context(specs))
         graph = AssetGraph(specs)
         project = cls(root, config, specs, graph, view, catalog, leftovers, repaired)
         project._unsaved = unsaved
@@ -119,11 +123,11 @@ class Project:
         build of fresh files then loads from the project cache)."""
         if self._unsaved is None:
             return
-        path, key, listing = self._unsaved
+        path, key, listing, context = self._unsaved
         self._unsaved = None
         now = project_cache.list_files(self.root, self.config.model_paths, self.config.python_paths)
         if now == listing:
-            project_cache.save(path, key, self.specs, listing)
+            project_cache.save(path, key, self.specs, listing, context)
 
     def leftover_tables(self) -> list[Leftover]:
         """Tables of assets that no longer exist (empty when the warehouse is unread)."""

@@ -10,9 +10,11 @@ so when none of that changed, the result of the last discovery is the answer:
   and every ``.py`` file under ``python_paths``, so an added, removed or edited file
   changes the key;
 - ``assets.toml`` (its bytes);
-- what tables resolve against: the warehouse's table names, and the tables that this
-  tool built for assets (left-overs, see :mod:`assets_orch.leftovers`), and whether
-  these checks are on;
+- what a query's table can resolve to besides an asset: the warehouse's tables and
+  the tables this tool built for assets that are gone (left-overs, see
+  :mod:`assets_orch.leftovers`), minus the tables of the project's own assets (a name
+  that is an asset resolves to it whatever the warehouse holds, so a first build keeps
+  the cache valid), and whether these checks are on;
 - the versions of assets_orch, sqlglot and Python, and the parse cache's format.
 
 Nothing is stored while a file was modified within
@@ -41,7 +43,7 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
     from .specs import AssetSpec
 
 CACHE_FILE = "project_cache.pickle"
-FORMAT = 1
+FORMAT = 2
 
 Listing = list[tuple[str, StatKey]]
 
@@ -77,41 +79,62 @@ def list_files(root: Path, model_paths: Iterable[str], python_paths: Iterable[st
     return found
 
 
-def key_of(
-    listing: Listing,
-    config_bytes: bytes,
-    *,
-    tables: Iterable[str] | None,
-    leftovers: Iterable[str] | None,
-) -> str:
-    """The digest of everything discovery reads (see the module docstring)."""
+def key_of(listing: Listing, config_bytes: bytes, *, checks: tuple[bool, bool]) -> str:
+    """The digest of the files discovery reads (see the module docstring); ``checks``
+    says whether tables and left-overs are checked."""
     from .parse_cache import cache_key
 
     digest = hashlib.sha256()
-    digest.update(repr((FORMAT, cache_key(), sys.version_info[:2])).encode())
+    digest.update(repr((FORMAT, cache_key(), sys.version_info[:2], checks)).encode())
     digest.update(config_bytes)
     digest.update(repr(listing).encode())
-    for part in (tables, leftovers):
-        digest.update(b"\0" + ("\n".join(sorted(part)).encode() if part is not None else b"-"))
     return digest.hexdigest()
 
 
-def load(path: Path, key: str) -> list[AssetSpec] | None:
-    """The specs stored under ``key``, or None (the key is read first: a changed project
-    does not pay for unpickling the old one)."""
+def context_of(
+    specs: list[AssetSpec],
+    tables: Iterable[str] | None,
+    leftovers: Iterable[str] | None,
+    schema: str,
+) -> str:
+    """The digest of the warehouse tables (and left-over tables) that are not the tables
+    of the project's own assets: what a query's table can resolve to besides an asset.
+
+    The tables of the assets themselves are left out, since a query's table that names
+    an asset is that asset whatever the warehouse holds: so the first build of a project,
+    which adds every asset's table, leaves the cache valid.
+
+    >>> context_of([], ["raw.orders"], None, "main") == context_of([], ["raw.orders"], None, "main")
+    True
+    """
+    own = {s.key for s in specs}
+    own |= {f"{schema.lower()}.{name}" for name in own}
+    digest = hashlib.sha256()
+    for part in (tables, leftovers):
+        names = "\n".join(sorted(set(part) - own)).encode() if part is not None else b"-"
+        digest.update(b"\0" + names)
+    return digest.hexdigest()
+
+
+def load(path: Path, key: str, context: Callable[[list[AssetSpec]], str]) -> list[AssetSpec] | None:
+    """The specs stored under ``key`` when ``context(specs)`` is the context they were
+    stored with, or None (the key is read first: a changed project does not pay for
+    unpickling the old one)."""
     try:
         with path.open("rb") as fh:
             if fh.readline().rstrip(b"\n") != key.encode():
                 return None
-            specs = pickle.load(fh)
+            stored_context, specs = pickle.load(fh)
     except Exception:  # noqa: BLE001 - missing, damaged or from another version: rediscover
         return None
-    return specs if isinstance(specs, list) else None
+    if not isinstance(specs, list) or stored_context != context(specs):
+        return None
+    return specs
 
 
-def save(path: Path, key: str, specs: list[AssetSpec], listing: Listing) -> bool:
-    """Store ``specs`` under ``key`` unless a file is too recent to be trusted by stat;
-    False when not stored."""
+def save(path: Path, key: str, specs: list[AssetSpec], listing: Listing, context: str) -> bool:
+    """Store ``specs`` under ``key`` and ``context`` unless a file is too recent to be
+    trusted by stat; False when not stored."""
     racy = time.time_ns() - int(RACY_SECONDS * 1e9)
     if any(max(mtime, ctime) >= racy for _, (_, mtime, ctime, _) in listing):
         return False
@@ -121,7 +144,7 @@ def save(path: Path, key: str, specs: list[AssetSpec], listing: Listing) -> bool
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as fh:
             fh.write(key.encode() + b"\n")
-            pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((context, stored), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)  # a read-only project: discovery runs each time

@@ -148,3 +148,12 @@ def test_files_changed_during_the_run_are_not_cached(
     loaded.settle_cache()
     loaded.catalog.close()
     assert not cached(root).exists()
+
+
+def test_a_build_adding_the_assets_own_tables_keeps_the_cache(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    names(root)
+    stamp = os.stat(cached(root)).st_mtime_ns
+    Cli(root)("materialize")  # the warehouse now holds a, b and doubled
+    names(root)
+    assert os.stat(cached(root)).st_mtime_ns == stamp  # not rediscovered, not rewritten
