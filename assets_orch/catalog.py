@@ -144,7 +144,7 @@ def _mat_from_row(row: sqlite3.Row | tuple[Any, ...]) -> MaterializationRecord:
         started_at=started,
         ended_at=ended,
         row_count=rows,
-        columns=tuple((str(c[0]), str(c[1])) for c in columns),
+        columns=tuple(map(tuple, columns)),  # JSON gives [name, type] strings
         code_fingerprint=fp or "",
         upstream_versions=upstream_versions,
         source_versions=source_versions,

@@ -56,6 +56,8 @@ class Project:
     # A discovery too recent to cache (a file changed within the racy window): cached by
     # settle_cache() at the end of a run, if the files are still the same.
     _unsaved: tuple[Path, str, project_cache.Listing, str] | None = None
+    # What discovery's result depends on (see project_cache): equal keys, equal specs.
+    discovery_key: str = ""
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class Project:
         graph = AssetGraph(specs)
         project = cls(root, config, specs, graph, view, catalog, leftovers, repaired)
         project._unsaved = unsaved
+        project.discovery_key = f"{key}:{context(specs)}"
         return project
 
     def settle_cache(self) -> None:
@@ -237,29 +240,14 @@ class Project:
     def save_graph(self) -> None:
         """Store the asset list and lineage edges in the catalog (for readers, HTML).
 
-        Skipped when nothing it stores can have changed: a cheap key over each asset's
-        file text (SQL; its metadata is in it), metadata (Python), resolved inputs and
-        the config equals the key stored with the last save.
+        Skipped when nothing it stores can have changed: the discovery key (the project
+        cache's key and context: files, config, what tables resolve to) is the one
+        stored with the last save.
         """
-        key = self._graph_key()
-        if self.catalog.meta_value("graph_key") == key:
+        if self.catalog.meta_value("graph_key") == self.discovery_key:
             return
         self._save_graph()
-        self.catalog.set_meta("graph_key", key)
-
-    def _graph_key(self) -> str:
-        digest = hashlib.sha256()
-        digest.update((self.root / CONFIG_FILE).read_bytes())
-        for spec in self.specs:
-            text = spec.source_text
-            meta = (
-                hashlib.sha1(text.encode()).hexdigest()
-                if text is not None
-                else json.dumps(spec.meta.model_dump(mode="json"), sort_keys=True, default=str)
-            )
-            item = (spec.name, spec.kind, spec.path, spec.line, spec.fingerprint, spec.upstreams)
-            digest.update(repr((item, spec.external_tables, spec.file_sources, meta)).encode())
-        return digest.hexdigest()
+        self.catalog.set_meta("graph_key", self.discovery_key)
 
     def _save_graph(self) -> None:
         assets = []
