@@ -52,6 +52,7 @@ from .records import (
     MaterializationRecord,
 )
 from .staleness import UPSTREAM_CHANGED, AssetStatus, asset_reasons
+from .unit_build import CursorPool, build_unit, deterministic, reuses_cursor
 from .units import ReadyQueue, Unit, WorkPlan
 from .warehouse import BuildCancelled, ChecksFailed, at_file_lines
 from .workers import WorkerPool
@@ -127,9 +128,9 @@ class Engine:
         self._pending_final: list[MaterializationRecord] = []
         # The first catalog write that failed (disk full): nothing new starts after it.
         self._catalog_error: CatalogError | None = None
-        self._idle_cursors: list[Any] = []  # DuckDB cursors that plain SQL builds reuse
+        self._cursors = CursorPool(warehouse)  # cursors that plain SQL builds reuse
         self._workers = WorkerPool("asset-worker")
-        self._cursor_lock = threading.Lock()
+        self._error_lock = threading.Lock()
         self._log: Any = None
         if log_path:
             try:
@@ -190,7 +191,7 @@ class Engine:
         finally:
             sys.setswitchinterval(switch)
             self._finish_columns(cancelled=status == CANCELLED)
-            self._close_cursors()
+            self._cursors.close()
             self._workers.close()
             ended = time.time()
             for name in names:
@@ -493,7 +494,7 @@ class Engine:
         try:
             write(*args)
         except CatalogError as e:
-            with self._cursor_lock:
+            with self._error_lock:
                 if self._catalog_error is None:
                     self._catalog_error = e
             self._write_log(f"catalog write failed: {e.message}")
@@ -588,7 +589,7 @@ class Engine:
                     status == FAILED
                     and not self.cancel.is_set()
                     and self._catalog_error is None
-                    and not _deterministic(e)
+                    and not deterministic(e)
                 )
                 if retryable and attempt <= retries:
                     wait = delay * (2 ** (attempt - 1)) * (0.5 + random.random())
@@ -750,63 +751,12 @@ class Engine:
         return records
 
     def _build_once(self, task: _Task, records: list[MaterializationRecord]) -> Any:
-        """Build the unit: ``(BuildResult, appended rows or None)``, or a BatchResult."""
-        # A plain SQL build leaves nothing on its cursor (one transaction, committed or
-        # rolled back), so the next one reuses it: a new DuckDB cursor costs ~3 ms of CPU.
-        # Python assets (user code holds the connection), batches and incremental builds
-        # (temporary tables) and anything that failed get a cursor of their own.
+        """Build the unit on a cursor (see :mod:`assets_orch.unit_build`)."""
         spec, unit = task.spec, task.unit
-        reusable = spec.kind == "sql" and not unit.partitioned and spec.meta.incremental is None
-        cursor = self._take_cursor() if reusable else self.warehouse.cursor()
+        reusable = reuses_cursor(spec, unit)
+        cursor = self._cursors.take(reusable)
         with task.commit_lock:
             task.cursor = cursor
-        try:
-            result = self._build_on(cursor, task, records)
-        except BaseException:
-            self._release_cursor(task, reuse=False)
-            raise
-        self._release_cursor(task, reuse=reusable)
-        return result
-
-    def _take_cursor(self) -> Any:
-        with self._cursor_lock:
-            if self._idle_cursors:
-                return self._idle_cursors.pop()
-        return self.warehouse.cursor()
-
-    def _release_cursor(self, task: _Task, *, reuse: bool) -> None:
-        with task.commit_lock:  # _interrupt never reaches a cursor another task took
-            cursor, task.cursor = task.cursor, None
-            # An interrupt may still be pending on it: never reuse a timed-out cursor.
-            reuse = reuse and not (
-                task.timed_out.is_set() or task.abandoned.is_set() or self.cancel.is_set()
-            )
-        if cursor is None:
-            return
-        if reuse:
-            with self._cursor_lock:
-                self._idle_cursors.append(cursor)
-            return
-        try:
-            cursor.close()
-        except Exception:  # noqa: BLE001 - an interrupted cursor may refuse
-            pass
-
-    def _close_cursors(self) -> None:
-        with self._cursor_lock:
-            idle, self._idle_cursors = self._idle_cursors, []
-        for cursor in idle:
-            try:
-                cursor.close()
-            except Exception:  # noqa: BLE001
-                pass
-
-    def _build_on(self, cursor: Any, task: _Task, records: list[MaterializationRecord]) -> Any:
-        spec, unit, record = task.spec, task.unit, records[0]
-        seed = (
-            f"{record.id}|{spec.fingerprint}|{sorted(record.upstream_versions.items())}|"
-            f"{sorted(record.source_versions.items())}"
-        )
 
         def may_commit() -> bool:
             with task.commit_lock:
@@ -815,70 +765,35 @@ class Engine:
                 )
                 return task.committing
 
-        if task.timed_out.is_set() or self.cancel.is_set():
-            raise BuildCancelled("not started")
-        if unit.partitioned:
-            from .partitions.tables import write_batch
-
-            assert self.partitions is not None and unit.last is not None
-            return write_batch(
-                self.warehouse,
-                cursor,
-                name=spec.name,
-                sql=spec.sql or "",
-                definition=self.partitions.definitions[unit.asset],
-                static=unit.static,
-                first=unit.first or 0,
-                last=unit.last,
-                materialization_ids={
-                    i: r.id
-                    for i, r in zip(range(unit.first or 0, unit.last + 1), records, strict=True)
-                },
-                checks=spec.meta.checks,
+        try:
+            if task.timed_out.is_set() or self.cancel.is_set():
+                raise BuildCancelled("not started")
+            result = build_unit(
+                warehouse=self.warehouse,
+                graph=self.graph,
+                partitions=self.partitions,
+                cursor=cursor,
+                spec=spec,
+                unit=unit,
+                records=records,
                 may_commit=may_commit,
-                now=time.time(),
+                full_refresh=self.options.full_refresh,
             )
-        if spec.kind == "sql" and spec.meta.incremental is not None:
-            from .partitions.tables import build_incremental
+        except BaseException:
+            self._release_cursor(task, reuse=False)
+            raise
+        self._release_cursor(task, reuse=reusable)
+        return result
 
-            return build_incremental(
-                self.warehouse,
-                cursor,
-                name=spec.name,
-                sql=spec.sql or "",
-                cursor_column=spec.meta.incremental.cursor,
-                full=self.options.full_refresh,
-                materialization_id=record.id,
-                checks=spec.meta.checks,
-                may_commit=may_commit,
+    def _release_cursor(self, task: _Task, *, reuse: bool) -> None:
+        with task.commit_lock:  # _interrupt never reaches a cursor another task took
+            cursor, task.cursor = task.cursor, None
+            # An interrupt may still be pending on it: never reuse a timed-out cursor.
+            reuse = reuse and not (
+                task.timed_out.is_set() or task.abandoned.is_set() or self.cancel.is_set()
             )
-        if spec.kind == "sql":
-            return self.warehouse.build_sql(
-                cursor,
-                name=spec.name,
-                sql=spec.sql or "",
-                materialized=spec.meta.materialized,
-                materialization_id=record.id,
-                checks=spec.meta.checks,
-                version_seed=seed,
-                may_commit=may_commit,
-            ), None
-        func = spec.func
-        if func is None:  # loaded from the project cache: import its module now
-            from .python_assets import load_function
-
-            func = load_function(self.warehouse.root, spec.path, spec.name)
-        args = {p: self.warehouse.relation(cursor, self.graph.resolve(p)) for p in spec.params}
-        value = func(**args)
-        return self.warehouse.build_python(
-            cursor,
-            name=spec.name,
-            value=value,
-            materialization_id=record.id,
-            checks=spec.meta.checks,
-            version_seed=seed,
-            may_commit=may_commit,
-        ), None
+        if cursor is not None:
+            self._cursors.give_back(cursor, reuse=reuse)
 
     # ---- records ----------------------------------------------------------------------
 
@@ -948,24 +863,6 @@ class Engine:
                 log.close()
             except OSError:
                 pass
-
-
-def _deterministic(error: BaseException) -> bool:
-    """Failures that another attempt over the same inputs repeats: a blocking check, and
-    SQL that does not parse or bind (retries are for what can pass next time: I/O, a
-    lock, a flaky service, anything a Python asset raises)."""
-    import duckdb
-
-    from .partitions.tables import PartitionRowsError
-
-    deterministic = (
-        ChecksFailed,
-        PartitionRowsError,
-        duckdb.ParserException,
-        duckdb.BinderException,
-        duckdb.CatalogException,
-    )
-    return isinstance(error, deterministic)
 
 
 def plan_statuses(
