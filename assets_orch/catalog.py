@@ -13,17 +13,22 @@ Every write is its own short transaction; all times are Unix epoch seconds (UTC)
 from __future__ import annotations
 
 import json
-import os
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CatalogError, SelectionError
+from .catalog_columns import ColumnTables
+from .catalog_store import (
+    catalog_error,
+    migrate,
+    needs_migration,
+    open_sqlite,
+)
+from .errors import SelectionError
 
 if TYPE_CHECKING:
     from .checks import CheckResult
@@ -36,72 +41,6 @@ from .records import (
     CatalogSnapshot,
     MaterializationRecord,
     RunRecord,
-)
-
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, trigger TEXT NOT NULL, selection TEXT, status TEXT NOT NULL,
-    started_at REAL NOT NULL, ended_at REAL, pid INTEGER, counts TEXT, message TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
-CREATE TABLE IF NOT EXISTS materializations (
-    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, asset TEXT NOT NULL, attempt INTEGER NOT NULL,
-    status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, row_count INTEGER,
-    columns TEXT, code_fingerprint TEXT, upstream_versions TEXT, source_versions TEXT,
-    data_version TEXT, error TEXT, traceback TEXT
-);
-CREATE INDEX IF NOT EXISTS mat_asset ON materializations (asset, started_at);
-CREATE INDEX IF NOT EXISTS mat_run ON materializations (run_id);
-CREATE INDEX IF NOT EXISTS mat_status ON materializations (status);
-CREATE TABLE IF NOT EXISTS asset_state (
-    asset TEXT PRIMARY KEY, last_success_id TEXT, last_status TEXT, last_error TEXT
-);
-CREATE TABLE IF NOT EXISTS assets (
-    name TEXT PRIMARY KEY, kind TEXT, path TEXT, fingerprint TEXT, info TEXT
-);
-CREATE TABLE IF NOT EXISTS lineage_edges (
-    downstream TEXT NOT NULL, upstream TEXT NOT NULL, kind TEXT NOT NULL,
-    PRIMARY KEY (downstream, upstream, kind)
-);
-CREATE INDEX IF NOT EXISTS lineage_up ON lineage_edges (upstream);
-CREATE TABLE IF NOT EXISTS source_observations (
-    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, content_hash TEXT,
-    observed_at REAL, changed_at REAL
-);
-CREATE TABLE IF NOT EXISTS check_results (
-    materialization_id TEXT, run_id TEXT, asset TEXT NOT NULL, check_name TEXT NOT NULL,
-    severity TEXT, status TEXT NOT NULL, failing_rows INTEGER, sample TEXT, message TEXT,
-    checked_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS checks_asset ON check_results (asset, checked_at);
-CREATE TABLE IF NOT EXISTS column_lineage (
-    asset TEXT PRIMARY KEY, cache_key TEXT, materialization_id TEXT, computed_at REAL,
-    unresolved TEXT, data TEXT
-);
-CREATE TABLE IF NOT EXISTS column_edges (
-    asset TEXT NOT NULL, column_name TEXT NOT NULL, position INTEGER NOT NULL,
-    edge TEXT NOT NULL, source_kind TEXT NOT NULL, source TEXT NOT NULL,
-    source_column TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS column_edges_asset ON column_edges (asset);
-CREATE INDEX IF NOT EXISTS column_edges_source ON column_edges (source, source_column);
-CREATE TABLE IF NOT EXISTS column_versions (
-    materialization_id TEXT PRIMARY KEY, asset TEXT NOT NULL, versions TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS source_schemas (
-    key TEXT PRIMARY KEY, columns TEXT, error TEXT, observed_at REAL
-);
-"""
-
-# Columns added after the first release: (table, column, declaration), added on open.
-ADDED_COLUMNS = (
-    ("materializations", "partition", "TEXT"),
-    ("materializations", "warehouse_schema", "TEXT"),
-    ("source_observations", "ctime_ns", "INTEGER"),
-    ("source_observations", "inode", "INTEGER"),
 )
 
 _MAT_COLUMNS = (
@@ -171,141 +110,7 @@ def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
     )
 
 
-_PERMISSION = ("readonly database", "unable to open database file", "permission denied")
-_DAMAGED = ("file is not a database", "malformed", "corrupt")
-PERMISSION_HINT = (
-    "give this user write access to the .assets/ folder and the files in it (see "
-    "'ls -l .assets'), or run the command as the user who owns the project; nothing is lost"
-)
-
-
-FULL_HINT = (
-    "free disk space on the drive that holds .assets/, then run the command again; the "
-    "next command records what a run had committed (nothing is half-written)"
-)
-
-
-def catalog_error(error: BaseException, path: Path, doing: str) -> CatalogError:
-    """A clear error for a SQLite failure on the catalog at ``path`` while ``doing``
-    (``open``, ``write``, ``read``): what happened, where, and what to do."""
-    text = str(error)
-    lower = text.lower()
-    if any(marker in lower for marker in _PERMISSION):
-        return CatalogError(
-            f"cannot {doing} the catalog: permission denied ({text})",
-            path=str(path),
-            hint=PERMISSION_HINT,
-        )
-    if "disk is full" in lower or "no space left" in lower:
-        return CatalogError(
-            f"cannot {doing} the catalog: the disk is full ({text})",
-            path=str(path),
-            hint=FULL_HINT,
-        )
-    if any(marker in lower for marker in _DAMAGED):
-        return CatalogError(
-            f"the catalog is damaged: {text}",
-            path=str(path),
-            hint="restore .assets/catalog.sqlite from a backup, or move the .assets/ folder "
-            "away to start a new catalog (the run history in it is lost)",
-        )
-    return CatalogError(f"cannot {doing} the catalog: {text}", path=str(path))
-
-
-def check_state_folder(folder: Path) -> None:
-    """Create the ``.assets/`` folder, or say clearly why it cannot be used."""
-    if folder.exists() and not folder.is_dir():
-        raise CatalogError(
-            f"{folder.name} is a file, not a folder",
-            path=str(folder),
-            hint=f"move the file away; the tool keeps its catalog, lock and logs in the "
-            f"{folder.name}/ folder and creates it when it is missing",
-        )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CatalogError(
-            f"cannot create the folder {folder.name}: {e.strerror}",
-            path=str(folder),
-            hint="give this user write access to the project folder, or run the command "
-            "as the user who owns the project",
-        ) from e
-
-
-def _needs_migration(conn: sqlite3.Connection) -> bool:
-    """Whether the schema lacks anything (a read-only check: a catalog that is complete
-    is never written to just by opening it)."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    wanted = set(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
-    if not wanted | {"mat_partition"} <= tables:
-        return True
-    for table, column, _ in ADDED_COLUMNS:
-        present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
-            return True
-    return conn.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is None
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    # executescript commits on its own; every statement is idempotent.
-    conn.executescript(SCHEMA)
-    for table, column, declaration in ADDED_COLUMNS:
-        present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-    conn.execute(
-        "CREATE INDEX IF NOT EXISTS mat_partition ON materializations "
-        "(asset, partition, started_at)"
-    )
-    conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-        (str(SCHEMA_VERSION),),
-    )
-
-
-def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        target, timeout=30, check_same_thread=False, isolation_level=None, uri=uri
-    )
-    conn.execute("PRAGMA busy_timeout = 30000")
-    return conn
-
-
-def open_sqlite(
-    path: Path, prepare: Callable[[sqlite3.Connection], None]
-) -> tuple[sqlite3.Connection, bool]:
-    """Open the catalog file for writing and ``prepare`` it (create what is missing);
-    ``(connection, writable)``.
-
-    When this user cannot write the file or its folder, it is opened read-only (and,
-    when the folder cannot hold SQLite's shared-memory file either, as an immutable
-    file): readers work, and a write raises a CatalogError that says why.
-    """
-    check_state_folder(path.parent)
-    try:
-        conn = _connect(str(path))
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        prepare(conn)
-        # SQLite opens a file it cannot write read-only without a word; WAL mode also
-        # needs the folder (for its -wal and -shm files).
-        return conn, os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    except sqlite3.Error as e:
-        error = catalog_error(e, path, "open")
-        if error.hint != PERMISSION_HINT or not path.is_file():
-            raise error from e
-    base = path.resolve().as_uri()
-    for uri in (f"{base}?mode=ro", f"{base}?immutable=1"):
-        try:
-            conn = _connect(uri, uri=True)
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error:
-            continue
-        return conn, False
-    raise error
-
-
-class Catalog:
+class Catalog(ColumnTables):
     """The metadata store. Thread-safe within a process; many processes may read.
 
     A catalog this user cannot write is opened read-only (``writable`` is False, see
@@ -317,8 +122,8 @@ class Catalog:
         self._lock = threading.RLock()
 
         def prepare(conn: sqlite3.Connection) -> None:
-            if not readonly and _needs_migration(conn):
-                _migrate(conn)
+            if not readonly and needs_migration(conn):
+                migrate(conn)
 
         self._conn, self.writable = open_sqlite(path, prepare)
 
@@ -726,125 +531,6 @@ class Catalog:
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as c:
             c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    # ---- column lineage (docs/column-lineage.md) --------------------------------------
-
-    def column_lineage(self, asset: str) -> list[tuple[str, list[dict[str, str]]]]:
-        """The stored column lineage of ``asset``: ``(column, refs)`` pairs in output order.
-
-        Each ref is ``{"asset": source, "column": ..., "kind": "asset" | "table" | "file",
-        "edge": "value" | "filter"}``, value edges first; ``dict()`` of the list maps each
-        column to its refs. Empty when nothing is stored or lineage is unresolved (see
-        :meth:`column_lineage_info` for the reason, types and fingerprints).
-        """
-        rows = self._read(
-            "SELECT column_name, position, edge, source_kind, source, source_column "
-            "FROM column_edges WHERE asset = ? ORDER BY position, edge DESC, source, "
-            "source_column",
-            (asset,),
-        )
-        info = self.column_lineage_info(asset)
-        out: dict[str, list[dict[str, str]]] = {}
-        for column in (info or {}).get("columns", ()):
-            out[column["name"]] = []
-        for column, _, edge, kind, source, source_column in rows:
-            out.setdefault(column, []).append(
-                {"asset": source, "column": source_column, "kind": kind, "edge": edge}
-            )
-        return list(out.items())
-
-    def column_lineage_info(self, asset: str) -> dict[str, Any] | None:
-        """Everything stored about ``asset``'s columns: ``{"asset", "kind", "columns":
-        [{"name", "type", "value", "filter", "fingerprint", ...}], "unresolved",
-        "materialization_id", "computed_at", ...}``, or None."""
-        rows = self._read(
-            "SELECT data, materialization_id, computed_at FROM column_lineage WHERE asset = ?",
-            (asset,),
-        )
-        if not rows or rows[0][0] is None:
-            return None
-        data: dict[str, Any] = json.loads(rows[0][0])
-        data["materialization_id"], data["computed_at"] = rows[0][1], rows[0][2]
-        return data
-
-    def stored_column_lineage(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        """asset -> (the key its stored lineage was computed for, its data), in one read."""
-        rows = self._read("SELECT asset, cache_key, data FROM column_lineage")
-        return {a: (k or "", json.loads(d)) for a, k, d in rows if d}
-
-    def save_column_lineage(
-        self,
-        items: Iterable[tuple[str, str, str | None, dict[str, Any]]],
-    ) -> None:
-        """Replace the lineage of assets: ``(asset, cache_key, materialization_id, data)``
-        where ``data`` is the JSON shape of ``column_lineage_info`` (``columns`` with
-        ``name``, ``value`` and ``filter`` lists of ``{kind, source, column}``)."""
-        batch = list(items)
-        if not batch:
-            return
-        now = time.time()
-        with self._write() as c:
-            for asset, key, mid, data in batch:
-                c.execute("DELETE FROM column_edges WHERE asset = ?", (asset,))
-                c.execute(
-                    "INSERT OR REPLACE INTO column_lineage (asset, cache_key, "
-                    "materialization_id, computed_at, unresolved, data) VALUES (?, ?, ?, ?, ?, ?)",
-                    (asset, key, mid, now, data.get("unresolved"), json.dumps(data)),
-                )
-                c.executemany(
-                    "INSERT INTO column_edges (asset, column_name, position, edge, source_kind, "
-                    "source, source_column) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (asset, col["name"], i, edge, r["kind"], r["source"], r["column"])
-                        for i, col in enumerate(data.get("columns", ()))
-                        for edge in ("value", "filter")
-                        for r in col.get(edge, ())
-                    ],
-                )
-
-    def column_versions(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Column versions recorded with materializations: id -> what was saved."""
-        wanted = sorted(set(ids))
-        out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self._read(
-                "SELECT materialization_id, versions FROM column_versions WHERE "
-                f"materialization_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.update({m: json.loads(v) for m, v in rows})
-        return out
-
-    def save_column_versions(
-        self, materialization_id: str, asset: str, versions: dict[str, Any]
-    ) -> None:
-        """Record the column versions of a successful materialization."""
-        with self._write() as c:
-            c.execute(
-                "INSERT OR REPLACE INTO column_versions (materialization_id, asset, versions) "
-                "VALUES (?, ?, ?)",
-                (materialization_id, asset, json.dumps(versions, sort_keys=True)),
-            )
-
-    def source_schema(self, key: str) -> tuple[list[tuple[str, str]] | None, str | None] | None:
-        """A cached source schema: (columns, error), or None when never described."""
-        rows = self._read("SELECT columns, error FROM source_schemas WHERE key = ?", (key,))
-        if not rows:
-            return None
-        columns, error = rows[0]
-        return ([(str(a), str(b)) for a, b in json.loads(columns)] if columns else None), error
-
-    def save_source_schema(
-        self, key: str, columns: Iterable[tuple[str, str]] | None, error: str | None
-    ) -> None:
-        value = json.dumps([list(c) for c in columns]) if columns is not None else None
-        with self._write() as c:
-            c.execute(
-                "INSERT OR REPLACE INTO source_schemas (key, columns, error, observed_at) "
-                "VALUES (?, ?, ?, ?)",
-                (key, value, error, time.time()),
-            )
 
     # ---- crash recovery ---------------------------------------------------------------
 

@@ -52,7 +52,7 @@ class WriterLock:
     def acquire(self) -> None:
         """Take the lock or raise LockError naming the holder (a CatalogError when the
         lock file cannot be used: permissions, a folder in its place)."""
-        from .catalog import check_state_folder
+        from .catalog_store import check_state_folder
 
         check_state_folder(self.path.parent)
         try:
@@ -91,7 +91,7 @@ class WriterLock:
 
 def unusable(path: Path, error: OSError) -> CatalogError:
     """The error for a lock file that cannot be opened (never a reason to lose history)."""
-    from .catalog import PERMISSION_HINT
+    from .catalog_store import PERMISSION_HINT
 
     if isinstance(error, IsADirectoryError) or path.is_dir():
         return CatalogError(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog import PERMISSION_HINT
+from .catalog_store import PERMISSION_HINT
 from .errors import CatalogError, SelectionError
 from .execution import Engine, plan_statuses
 from .lock import WriterLock

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..catalog import catalog_error, open_sqlite
+from ..catalog_store import catalog_error, open_sqlite
 
 SUCCESS, FAILED = "success", "failed"
 
