@@ -261,7 +261,7 @@ def apply_column_verdicts(
     another pass, such as partitions) are left as they are.
     """
     out: dict[str, AssetStatus] = {}
-    for name in graph.order():
+    for name in graph.order(statuses):  # a judgement of a selection holds only it
         st = statuses[name]
         if name in keep:
             out[name] = st

@@ -217,3 +217,26 @@ def test_status_exit_code_gates_on_freshness(tmp_path: Path) -> None:
     (root / "models/a.sql").write_text("select 2 as x")
     [row] = json.loads(cli("status", "a", "--exit-code", "--json", expect=1).stdout)
     assert row["state"] == "stale" and row["reasons"] == ["code changed"]
+
+
+def test_status_and_lineage_of_a_selection_with_a_stale_upstream(tmp_path: Path) -> None:
+    # Judging only a selection and its upstreams must cope with a stale upstream whose
+    # other readers are not judged (a project without partitions takes this path).
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/a.sql": "select range as id from range(5)",
+            "models/b.sql": "select id, id * 2 as v from a",
+            "models/c.sql": "select sum(v) as total from b",
+            "models/other.sql": "select id from a where id > 2",
+        },
+    )
+    cli = Cli(root)
+    cli("materialize")
+    (root / "models/a.sql").write_text("select range as id from range(6)")
+    assert "c stale" in cli("lineage", "c").output
+    [row] = json.loads(cli("status", "c", "--json").stdout)
+    assert row["state"] == "stale" and row["reasons"] == ["upstream stale: b"]
+    cli("status", "c", "--exit-code", expect=1)
+    nodes = {n["name"]: n["state"] for n in cli.json("lineage", "b")["nodes"]}
+    assert nodes == {"a": "stale", "b": "stale", "c": "stale"}
