@@ -119,23 +119,7 @@ def _discover(
     ]
     ahead = _analyze_ahead(files, analyzer)
     raw = [_sql_asset(f, analyzer, cache, ahead.get(f.rel)) for f in files]
-    python_specs: list[AssetSpec] = []
-    for file in iter_files(root, config.python_paths, ".py"):
-        rel = file.relative_to(root).as_posix()
-        for loaded in load_python_assets(file, rel):
-            d = loaded.definition
-            python_specs.append(
-                AssetSpec(
-                    name=d.name,
-                    kind="python",
-                    path=rel,
-                    line=loaded.line,
-                    meta=d.meta,
-                    fingerprint=loaded.fingerprint,
-                    func=d.func,
-                    params=d.params,
-                )
-            )
+    python_specs = discover_python(root, config)
     by_key: dict[str, AssetSpec] = {}
     for spec in [r.spec for r in raw] + python_specs:
         other = by_key.get(spec.key)
@@ -158,6 +142,29 @@ def _discover(
     if leftovers is not None:
         _refuse_leftovers(resolved, leftovers, raw, config)
     return sorted(resolved, key=lambda s: s.key)
+
+
+def discover_python(root: Path, config: ProjectConfig) -> list[AssetSpec]:
+    """The ``@asset`` functions of the project's Python files (modules imported), their
+    upstreams not resolved yet."""
+    specs = []
+    for file in iter_files(root, config.python_paths, ".py"):
+        rel = file.relative_to(root).as_posix()
+        for loaded in load_python_assets(file, rel):
+            d = loaded.definition
+            specs.append(
+                AssetSpec(
+                    name=d.name,
+                    kind="python",
+                    path=rel,
+                    line=loaded.line,
+                    meta=d.meta,
+                    fingerprint=loaded.fingerprint,
+                    func=d.func,
+                    params=d.params,
+                )
+            )
+    return specs
 
 
 def _refuse_leftovers(

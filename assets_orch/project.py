@@ -20,7 +20,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,6 +104,8 @@ class Project:
 
         cached_path = root / STATE_DIR / project_cache.CACHE_FILE
         specs = project_cache.load(cached_path, key, context)
+        if specs is not None:
+            specs = _with_python_now(root, config, specs)
         unsaved = None
         if specs is None:
             # Imported here: a load from the project cache needs neither (nor YAML).
@@ -263,6 +265,30 @@ class Project:
         blob = json.dumps([a[:4] for a in assets] + edges, sort_keys=True)
         blob += json.dumps([a[4] for a in assets], sort_keys=True, default=str)
         self.catalog.save_graph(assets, edges, hashlib.sha256(blob.encode()).hexdigest())
+
+
+def _with_python_now(
+    root: Path, config: ProjectConfig, cached: list[AssetSpec]
+) -> list[AssetSpec] | None:
+    """The cached specs with the functions of Python assets imported now, or None when
+    the Python files now define other assets than the cache says (a module that builds
+    its assets from another file, say): then the project is discovered again.
+
+    Python modules are always imported at load, as without the cache: what they do when
+    imported (and whether they still can be) is never taken from a cache.
+    """
+    if not config.python_paths:
+        return cached
+    from .discovery import discover_python
+
+    fresh = {s.name: s for s in discover_python(root, config)}
+    python = [s for s in cached if s.kind == "python"]
+    if {s.name for s in python} != set(fresh):
+        return None
+    same = ("path", "line", "fingerprint", "params", "meta")
+    if any(getattr(s, f) != getattr(fresh[s.name], f) for s in python for f in same):
+        return None
+    return [replace(s, func=fresh[s.name].func) if s.kind == "python" else s for s in cached]
 
 
 def _warehouse_state(

@@ -22,9 +22,10 @@ Nothing is stored while a file was modified within
 leave the stat key as it was), and a failed discovery stores nothing, so its error is
 raised afresh.
 
-Python assets come back without their function: their module is imported only when a
-run calls them (:func:`~assets_orch.python_assets.load_function`), so ``status`` does
-not run the modules of an unchanged project at all.
+Python modules are imported at every load all the same (what a module does when
+imported is never taken from the cache): the project uses the cached specs only when
+the Python files define the same assets as then (name, place, fingerprint, parameters,
+metadata), with the functions imported now (see ``Project.load``).
 
 The cache is ``.assets/project_cache.pickle``; a missing, damaged or outdated file is
 ignored.

@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import inspect
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,7 +127,10 @@ def load_python_assets(file: Path, rel_path: str) -> list[LoadedPythonAsset]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        # The source read above, compiled here: the fingerprint and the code that runs
+        # are the same text. (Python's own loader may run a cached .pyc whose source
+        # changed within the same second with the same size.)
+        exec(compile(source, str(file), "exec"), module.__dict__)
     except (MetadataError, PythonAssetError):
         raise
     except Exception as e:
@@ -168,12 +172,13 @@ def load_python_assets(file: Path, rel_path: str) -> list[LoadedPythonAsset]:
 
 
 _LOADED: dict[tuple[Path, tuple[int, int, int, int]], list[LoadedPythonAsset]] = {}
+_LOADING = threading.Lock()  # two workers never import one module twice at once
 
 
 def load_function(root: Path, rel_path: str, name: str) -> Callable[..., Any]:
     """The function of Python asset ``name`` in ``rel_path``, importing its module once
-    per process (a project loaded from the project cache has none; see
-    :mod:`assets_orch.project_cache`). Raises PythonAssetError when it is not there."""
+    per file version and process: for a spec that came without its function (a loaded
+    project always has them). Raises PythonAssetError when it is not there."""
     from .sources import stat_key
 
     file = (root / rel_path).resolve()
@@ -181,9 +186,10 @@ def load_function(root: Path, rel_path: str, name: str) -> Callable[..., Any]:
         key = (file, stat_key(file.stat()))  # a long-lived daemon sees edits
     except OSError as e:
         raise PythonAssetError(f"cannot read file: {e.strerror}", path=rel_path) from e
-    loaded = _LOADED.get(key)
-    if loaded is None:
-        loaded = _LOADED[key] = load_python_assets(file, rel_path)
+    with _LOADING:
+        loaded = _LOADED.get(key)
+        if loaded is None:
+            loaded = _LOADED[key] = load_python_assets(file, rel_path)
     for item in loaded:
         if item.definition.name == name:
             return item.definition.func

@@ -138,7 +138,7 @@ def build_unit(
             may_commit=may_commit,
         ), None
     func = spec.func
-    if func is None:  # loaded from the project cache: import its module now
+    if func is None:  # a spec built without its function: import its module now
         from .python_assets import load_function
 
         func = load_function(warehouse.root, spec.path, spec.name)

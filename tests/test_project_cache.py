@@ -63,7 +63,7 @@ def test_an_unchanged_project_loads_from_the_cache(tmp_path: Path) -> None:
     assert [s.to_json() for s in second.specs] == [s.to_json() for s in first.specs]
     assert not (root / ".assets" / "parse_cache.pickle").exists()
     python = second.graph.specs["doubled"]
-    assert python.func is None and python.params == ("a",)
+    assert callable(python.func) and python.params == ("a",)  # imported at load
 
 
 def test_a_python_asset_from_the_cache_runs(tmp_path: Path) -> None:
@@ -157,3 +157,79 @@ def test_a_build_adding_the_assets_own_tables_keeps_the_cache(tmp_path: Path) ->
     Cli(root)("materialize")  # the warehouse now holds a, b and doubled
     names(root)
     assert os.stat(cached(root)).st_mtime_ns == stamp  # not rediscovered, not rewritten
+
+
+FACTORY = """
+from pathlib import Path
+
+from assets_orch import asset
+
+
+def _make(name):
+    def build(a):
+        return a.project(f"x as {name}")
+
+    build.__name__ = name
+    return asset(name=name)(build)
+
+
+for _name in Path(__file__).with_name("tables.txt").read_text().split():
+    globals()[_name] = _make(_name)
+del _name
+"""
+
+
+def test_assets_a_module_builds_from_another_file_are_seen(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "assets/tables.txt").write_text("t1 t2")
+    (root / "assets/factory.py").write_text(FACTORY)
+    assert names(root) == ["a", "b", "doubled", "t1", "t2"]
+    (root / "assets/tables.txt").write_text("t1 t3")  # not an asset file: same cache key
+    assert names(root) == ["a", "b", "doubled", "t1", "t3"]
+
+
+def test_a_module_that_no_longer_imports_is_an_error(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    names(root)
+    (root / "assets/helper_flag.txt").write_text("x")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "gone_later.py").write_text("VALUE = 1\n")
+    (root / "assets/uses_lib.py").write_text(
+        "import gone_later\nfrom assets_orch import asset\n\n\n"
+        "@asset()\ndef uses_lib(a):\n    return a\n"
+    )
+    import sys
+
+    sys.path.insert(0, str(lib))
+    try:
+        assert "uses_lib" in names(root)
+    finally:
+        sys.path.remove(str(lib))
+        sys.modules.pop("gone_later", None)
+    (lib / "gone_later.py").unlink()
+    with pytest.raises(AssetsError, match="gone_later"):
+        names(root)
+
+
+def test_the_run_executes_the_source_that_was_fingerprinted(tmp_path: Path) -> None:
+    # An edit of the same size with its old mtime: Python's own loader would run the
+    # cached .pyc of the old text.
+    root = project(tmp_path)
+    path = root / "assets/doubled.py"
+    env_bytecode = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    try:
+        Cli(root)("materialize")
+        import py_compile
+
+        py_compile.compile(str(path))  # a .pyc of the old text, as a normal import writes
+        before = os.stat(path)
+        path.write_text(path.read_text().replace("x * 2", "x * 3"))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        Cli(root)("materialize", "--stale")
+    finally:
+        if env_bytecode is not None:
+            os.environ["PYTHONDONTWRITEBYTECODE"] = env_bytecode
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    assert con.execute("select x from doubled").fetchall() == [(3,)]
+    con.close()
